@@ -1,0 +1,130 @@
+"""The `simlab` command line: `simlab <system> <verb>`, plus `simlab demo`.
+
+Each system's commands live in ``simlab/<system>/cli.py`` as a ``typer.Typer`` named ``app``
+and are imported only when that system is named on the command line (or listed by
+``--help``), so ``simlab --help`` stays fast and never imports JAX or PyTorch. A system
+module's top level therefore imports only typer, the standard library and ``simlab.core``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from typing import Annotated
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from simlab import __version__
+
+# name -> (one-line description, issue that builds it)
+SYSTEMS: dict[str, tuple[str, str]] = {
+    "drive": ("Gigaflow: batched driving simulator and self-play PPO.", "issues 6-7"),
+    "agents": ("LOOP: RL for LLM agents in a stateful multi-app API world.", "issues 8-9"),
+    "eevi": ("EEVI: entropy and mutual-information bounds via inference.", "issue 4"),
+    "ravi": ("RAVI: meta-inference, MCVI and Agglomerative Monte Carlo.", "issue 5"),
+    "scenes": ("3DP3: object poses and scene graphs from depth images.", "issues 10-11"),
+}
+
+
+def system_is_built(name: str) -> bool:
+    """True when ``simlab.<name>.cli`` exists (checked without importing the system)."""
+    try:
+        return importlib.util.find_spec(f"simlab.{name}.cli") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _not_built(name: str) -> click.Command:
+    help_text, issue = SYSTEMS[name]
+
+    def callback(**_: object) -> None:
+        click.echo(f"error: simlab {name} is not built yet ({issue}).", err=True)
+        sys.exit(2)
+
+    return click.Command(
+        name,
+        callback=callback,
+        help=f"{help_text} [not built yet]",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        add_help_option=False,
+    )
+
+
+class _LazySystems(TyperGroup):
+    """A click group that imports a system's sub-commands only when they are asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *SYSTEMS]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in SYSTEMS:
+            return super().get_command(ctx, name)
+        if not system_is_built(name):
+            return _not_built(name)
+        module = importlib.import_module(f"simlab.{name}.cli")
+        command = typer.main.get_command(module.app)
+        command.name = name
+        if not command.help:
+            command.help = SYSTEMS[name][0]
+        return command
+
+
+app = typer.Typer(
+    cls=_LazySystems,
+    help="simlab: learning and inference by simulation (Gigaflow, LOOP, EEVI, RAVI, 3DP3).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"simlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """simlab: learning and inference by simulation."""
+
+
+@app.command()
+def demo(
+    out: Annotated[str, typer.Option(help="Folder under which runs/demo-<time>/ is made.")] = ".",
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only these systems (repeatable).")
+    ] = None,
+) -> None:
+    """A few-minute tour of every system that is built; writes runs/demo-<time>/report.md."""
+    from simlab.core.demo import run_demo
+
+    run_demo(out, only=only)
+
+
+def main() -> None:
+    """Console entry point; turns simlab's user errors into one clear line and exit code 2."""
+    from simlab.core.errors import UserError
+
+    try:
+        app(standalone_mode=False)
+    except UserError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
