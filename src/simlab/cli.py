@@ -13,11 +13,11 @@ import importlib.util
 import sys
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from simlab import __version__
+from simlab.core.errors import UserError
 
 # name -> (one-line description, issue that builds it)
 SYSTEMS: dict[str, tuple[str, str]] = {
@@ -37,30 +37,29 @@ def system_is_built(name: str) -> bool:
         return False
 
 
-def _not_built(name: str) -> click.Command:
+def _not_built(name: str) -> typer.core.TyperCommand:
     help_text, issue = SYSTEMS[name]
+    stub = typer.Typer(add_completion=False)
 
-    def callback(**_: object) -> None:
-        click.echo(f"error: simlab {name} is not built yet ({issue}).", err=True)
-        sys.exit(2)
-
-    return click.Command(
+    @stub.command(
         name,
-        callback=callback,
         help=f"{help_text} [not built yet]",
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
         add_help_option=False,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )
+    def _stub(ctx: typer.Context) -> None:
+        raise UserError(f"simlab {name} is not built yet ({issue}).")
+
+    return typer.main.get_command(stub)
 
 
 class _LazySystems(TyperGroup):
     """A click group that imports a system's sub-commands only when they are asked for."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:
         return [*super().list_commands(ctx), *SYSTEMS]
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+    def get_command(self, ctx: typer.Context, name: str) -> typer.core.TyperCommand | None:
         if name not in SYSTEMS:
             return super().get_command(ctx, name)
         if not system_is_built(name):
@@ -112,19 +111,18 @@ def demo(
 
 
 def main() -> None:
-    """Console entry point; turns simlab's user errors into one clear line and exit code 2."""
-    from simlab.core.errors import UserError
-
+    """Console entry point: every user error is one line on stderr and exit code 2."""
     try:
-        app(standalone_mode=False)
+        code = app(prog_name="simlab", standalone_mode=False)
     except UserError as e:
-        click.echo(f"error: {e}", err=True)
+        typer.echo(f"error: {e}", err=True)
         sys.exit(2)
-    except click.exceptions.Exit as e:
+    except typer.exceptions.TyperException as e:  # usage errors from the vendored click
+        typer.echo(f"error: {e.format_message()}", err=True)
+        sys.exit(getattr(e, "exit_code", 2))
+    except typer.Exit as e:
         sys.exit(e.exit_code)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
