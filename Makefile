@@ -3,6 +3,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+CODE := $(wildcard src tests bench)
 STAMP := $(VENV)/.simlab-installed
 
 .PHONY: test demo bench lint format venv clean
@@ -18,8 +19,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 
 # pytest exits 5 when it collects no tests, which fails this target: CI cannot pass empty.
 test: lint
@@ -32,8 +33,8 @@ bench: $(STAMP)
 	@for f in bench/*/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format $(CODE)
+	$(BIN)/ruff check --fix $(CODE)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
