@@ -116,19 +116,56 @@ def test_toml_round_trip(tmp_path_factory, seed, name, sizes, lr, clip, fast):
     assert load_config(Train, path) == cfg
 
 
-def test_cli_prints_config_errors_as_one_line(tmp_path):
+TOY_CLI = """
+import sys
+from dataclasses import dataclass
+from simlab.cli import app, main
+from simlab.core.cliopts import ConfigPath, SetOverrides
+from simlab.core.config import load_config
+
+@dataclass(frozen=True)
+class C:
+    lr: float = 1.0
+
+@app.command("toy")
+def toy(config: ConfigPath = None, set: SetOverrides = None):
+    print(load_config(C, config, set or ()))
+
+sys.argv = ["simlab", "toy", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--set", "lrr=2"], "error: --set: unknown config key 'lrr' (valid keys: lr)"),
+        (["--config", "{missing}"], "error: config file {missing}: not found"),
+        (["--config", "{bad}"], "error: config file {bad}: invalid TOML"),
+    ],
+)
+def test_cli_prints_config_errors_as_one_line(tmp_path, args, line):
     # The CLI turns any UserError into 'error: ...' on one line and exit code 2.
-    code = (
-        "import sys; sys.argv = ['simlab']\n"
-        "from simlab.cli import main, app\n"
-        "from simlab.core.config import load_config\n"
-        "from dataclasses import dataclass\n"
-        "@dataclass(frozen=True)\nclass C:\n    lr: float = 1.0\n"
-        "@app.command('toy')\ndef toy(set: list[str] = []):\n    load_config(C, None, set)\n"
-        "sys.argv = ['simlab', 'toy', '--set', 'lrr=2']\nmain()\n"
-    )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("lr = [")
+    paths = {"missing": tmp_path / "missing.toml", "bad": bad}
+    args = [a.format(**paths) for a in args]
+    r = subprocess.run([sys.executable, "-c", TOY_CLI, *args], capture_output=True, text=True)
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines() == [
-        "error: --set: unknown config key 'lrr' (valid keys: lr)"
-    ]
+    (printed,) = r.stderr.strip().splitlines()
+    assert printed.startswith(line.format(**paths))
+
+
+def test_cli_runs_with_config_and_overrides(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text("lr = 0.5")
+    r = subprocess.run(
+        [sys.executable, "-c", TOY_CLI, "-c", str(good)], capture_output=True, text=True
+    )
+    assert r.returncode == 0 and r.stdout.strip() == "C(lr=0.5)"
+    r = subprocess.run(
+        [sys.executable, "-c", TOY_CLI, "-c", str(good), "--set", "lr=2"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.stdout.strip() == "C(lr=2.0)"
