@@ -1,0 +1,16 @@
+"""LOOP (leave-one-out PPO) for LLM agents, in PyTorch + transformers.
+
+Modules:
+
+* ``models``   — load a policy (tiny random Llama, SmolLM2-135M from its GGUF, any HF causal LM)
+  and its chat format; optional LoRA adapters.
+* ``rollout``  — token-in/token-out multi-turn rollouts against an environment, batched per
+  group with KV-cache reuse across turns and the spec's early stop.
+* ``loop``     — advantages, filtering, the per-token clipped surrogate and the update (with
+  the paper's ablations as switches of one code path).
+* ``trainer``  — Algorithm 1: iterations of collect + update, evaluation, checkpoints, resume.
+* ``toy``      — a scripted multi-turn environment for tests, demos and benchmarks.
+* ``cli``      — ``simlab agents train|eval``.
+
+Importing this package imports neither torch nor transformers (the submodules do).
+"""

@@ -1,0 +1,1 @@
+"""The API world: state, apps, sandboxed REPL, tasks and evaluation."""
