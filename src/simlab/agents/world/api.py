@@ -281,7 +281,9 @@ def build_spec(app: str, fn) -> ApiSpec:
             Param(name, tname, required, None if required else p.default, pdocs[name], constraints)
         )
     if paginated:
-        params.append(Param("page_index", "int", False, 0, "Page to return (0-based).", (Range(0),)))
+        params.append(
+            Param("page_index", "int", False, 0, "Page to return (0-based).", (Range(0),))
+        )
         params.append(
             Param(
                 "page_limit",
@@ -376,7 +378,9 @@ class App:
     def insert(self, table: str, **values: Any) -> int:
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
-        cur = self.db.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(values.values()))
+        cur = self.db.execute(
+            f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(values.values())
+        )
         return cur.lastrowid
 
     def update(self, table: str, where: dict[str, Any], **values: Any) -> None:
@@ -514,7 +518,8 @@ def validate(spec: ApiSpec, kwargs: dict[str, Any]) -> dict[str, Any]:
         if p.name not in kwargs:
             if p.required:
                 raise ApiError(
-                    422, f"missing required parameter {p.name!r} ({p.type}) of {spec.app}.{spec.name}"
+                    422,
+                    f"missing required parameter {p.name!r} ({p.type}) of {spec.app}.{spec.name}",
                 )
             out[p.name] = p.default
             continue

@@ -158,7 +158,8 @@ class View:
         key = primary_key(table)
         order = ", ".join(key)
         return {
-            tuple(r[k] for k in key): r for r in self.rows(f"SELECT * FROM {table} ORDER BY {order}")
+            tuple(r[k] for k in key): r
+            for r in self.rows(f"SELECT * FROM {table} ORDER BY {order}")
         }
 
 

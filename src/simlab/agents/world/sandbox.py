@@ -221,7 +221,9 @@ class Sandbox:
                 out = msg.get("output")
                 if not isinstance(out, str):
                     raise _WorkerDied("the worker sent a malformed message")
-                return CellResult(out[: self.config.max_chars + 200], bool(msg.get("failed")), calls=calls)
+                return CellResult(
+                    out[: self.config.max_chars + 200], bool(msg.get("failed")), calls=calls
+                )
             if msg.get("op") != "call":
                 raise _WorkerDied("the worker sent an unknown message")
             reply = self._answer(msg, calls, replay)

@@ -21,18 +21,12 @@ import ast
 import collections
 import collections.abc
 import datetime as _dt
-import functools
 import io
-import itertools
 import json
 import linecache
-import math
 import os
 import random
-import re
 import resource
-import statistics
-import string
 import sys
 import traceback
 import types
@@ -42,22 +36,81 @@ ALLOWED_MODULES = (
     "string", "random",
 )  # fmt: skip
 FORBIDDEN_CALLS = frozenset(
-    "exec eval compile open input globals locals vars getattr setattr delattr breakpoint help "
-    "exit quit".split()
-)
+    ("exec", "eval", "compile", "open", "input", "globals", "locals", "vars", "getattr",
+     "setattr", "delattr", "breakpoint", "help", "exit", "quit")
+)  # fmt: skip
 # attribute names that lead from ordinary objects to frames, code, globals or builtins
 FORBIDDEN_ATTR_PREFIXES = ("_", "gi_", "cr_", "ag_", "f_", "tb_", "co_", "func_", "im_")
 FORBIDDEN_ATTRS = frozenset(("mro", "format", "format_map", "with_traceback"))
 
-SAFE_BUILTINS = (
-    "abs all any ascii bin bool bytearray bytes callable chr complex dict divmod enumerate "
-    "filter float format frozenset hash hex id int isinstance issubclass iter len list map max "
-    "min next oct ord pow print range repr reversed round set slice sorted str sum tuple zip "
-    "property "
-    "ArithmeticError AssertionError AttributeError BaseException Exception IndexError KeyError "
-    "LookupError NameError NotImplementedError OverflowError RecursionError RuntimeError "
-    "StopIteration TimeoutError TypeError ValueError ZeroDivisionError MemoryError"
-).split()
+SAFE_BUILTINS = [
+    "abs",
+    "all",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "complex",
+    "dict",
+    "divmod",
+    "enumerate",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "hash",
+    "hex",
+    "id",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "map",
+    "max",
+    "min",
+    "next",
+    "oct",
+    "ord",
+    "pow",
+    "print",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "slice",
+    "sorted",
+    "str",
+    "sum",
+    "tuple",
+    "zip",
+    "property",
+    "ArithmeticError",
+    "AssertionError",
+    "AttributeError",
+    "BaseException",
+    "Exception",
+    "IndexError",
+    "KeyError",
+    "LookupError",
+    "NameError",
+    "NotImplementedError",
+    "OverflowError",
+    "RecursionError",
+    "RuntimeError",
+    "StopIteration",
+    "TimeoutError",
+    "TypeError",
+    "ValueError",
+    "ZeroDivisionError",
+    "MemoryError",
+]
 
 
 class SandboxError(Exception):
@@ -115,7 +168,7 @@ def frozen_datetime_module(now_iso: str) -> types.ModuleType:
     """A ``datetime`` module whose ``now``/``today``/``utcnow`` return the frozen time."""
     frozen = _dt.datetime.fromisoformat(now_iso)
 
-    class datetime(_dt.datetime):  # noqa: N801 - mirrors the stdlib name
+    class datetime(_dt.datetime):
         @classmethod
         def now(cls, tz=None):
             t = cls.combine(frozen.date(), frozen.time())
@@ -129,7 +182,7 @@ def frozen_datetime_module(now_iso: str) -> types.ModuleType:
         def utcnow(cls):
             return cls.now()
 
-    class date(_dt.date):  # noqa: N801
+    class date(_dt.date):
         @classmethod
         def today(cls):
             return cls(frozen.year, frozen.month, frozen.day)
@@ -191,7 +244,9 @@ def make_apis(chan: Channel):
         try:
             payload = json.dumps({"op": "call", "app": app, "api": name, "kwargs": kwargs})
         except (TypeError, ValueError) as e:
-            raise TypeError(f"API arguments must be JSON values (str, number, bool, list, dict, None): {e}") from None
+            raise TypeError(
+                f"API arguments must be JSON values (str, number, bool, list, dict, None): {e}"
+            ) from None
         chan.w.write(payload.encode() + b"\n")
         chan.w.flush()
         reply = chan.recv()
@@ -333,7 +388,7 @@ def main() -> None:
                     print(repr(value))
         except SandboxError as e:
             failed = True
-            out.write(f"Execution failed. Traceback:\n  File \"{name}\"\nSandboxError: {e}")
+            out.write(f'Execution failed. Traceback:\n  File "{name}"\nSandboxError: {e}')
         except BaseException as e:  # everything the cell raises is reported, never fatal
             failed = True
             try:

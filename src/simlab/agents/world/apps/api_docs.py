@@ -22,9 +22,7 @@ class ApiDocs(App):
 
     def _app(self, app_name: str) -> str:
         if app_name not in self.backend.apps:
-            raise ApiError(
-                404, f"no app named {app_name!r}; apps: {', '.join(self.backend.apps)}"
-            )
+            raise ApiError(404, f"no app named {app_name!r}; apps: {', '.join(self.backend.apps)}")
         return app_name
 
     @api(auth=False)
@@ -48,7 +46,9 @@ class ApiDocs(App):
         Returns: [{name, description}]
         """
         specs = self.backend.specs[self._app(app_name)]
-        return [{"name": s.name, "description": _short(s.description, compact)} for s in specs.values()]
+        return [
+            {"name": s.name, "description": _short(s.description, compact)} for s in specs.values()
+        ]
 
     @api(auth=False)
     def show_api_doc(self, *, app_name: str, api_name: str, compact: bool = False) -> dict:

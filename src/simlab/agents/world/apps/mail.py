@@ -65,7 +65,7 @@ class Mail(AccountApp):
         sender: Only e-mails from this address.
         label: Only e-mails with this label.
         is_read: Only read (True) or unread (False) e-mails.
-        Returns: [{id, thread_id, sender, recipients, subject, folder, is_read, is_starred, sent_at}]
+        Returns: [{id, thread_id, sender, recipients, subject, folder, is_read, ...}]
         """
         q = like(query)
         sql = (
@@ -92,11 +92,21 @@ class Mail(AccountApp):
         """Show an e-mail with its body, labels and attachment ids.
 
         email_id: The e-mail's id.
-        Returns: {id, thread_id, sender, recipients, subject, body, folder, ..., labels, attachment_ids}
+        Returns: {id, sender, recipients, subject, body, ..., labels, attachment_ids}
         """
         e = self._get(email_id)
-        e["labels"] = [r["label"] for r in self.rows("SELECT label FROM mail_labels WHERE email_id=? ORDER BY label", email_id)]
-        e["attachment_ids"] = [r["id"] for r in self.rows("SELECT id FROM mail_attachments WHERE email_id=? ORDER BY id", email_id)]
+        e["labels"] = [
+            r["label"]
+            for r in self.rows(
+                "SELECT label FROM mail_labels WHERE email_id=? ORDER BY label", email_id
+            )
+        ]
+        e["attachment_ids"] = [
+            r["id"]
+            for r in self.rows(
+                "SELECT id FROM mail_attachments WHERE email_id=? ORDER BY id", email_id
+            )
+        ]
         return e
 
     @api("POST")
@@ -143,7 +153,9 @@ class Mail(AccountApp):
         text = f"{body}\n\n---------- Forwarded message ----------\n{e['body']}".lstrip()
         new = self._send(recipients, f"Fwd: {e['subject']}", text, None)
         for a in self.rows("SELECT * FROM mail_attachments WHERE email_id=? ORDER BY id", email_id):
-            self.insert("mail_attachments", email_id=new, file_name=a["file_name"], content=a["content"])
+            self.insert(
+                "mail_attachments", email_id=new, file_name=a["file_name"], content=a["content"]
+            )
         return {"email_id": new}
 
     def _move(self, email_id: int, folder: str) -> dict[str, Any]:
@@ -201,7 +213,9 @@ class Mail(AccountApp):
 
         Returns: [{label, count}]
         """
-        return self.rows("SELECT label, COUNT(*) AS count FROM mail_labels GROUP BY label ORDER BY label")
+        return self.rows(
+            "SELECT label, COUNT(*) AS count FROM mail_labels GROUP BY label ORDER BY label"
+        )
 
     @api("POST")
     def add_label(self, *, email_id: int, label: Label) -> dict[str, Any]:
@@ -239,5 +253,6 @@ class Mail(AccountApp):
         """
         self._get(email_id)
         return self.rows(
-            "SELECT id, file_name, content FROM mail_attachments WHERE email_id=? ORDER BY id", email_id
+            "SELECT id, file_name, content FROM mail_attachments WHERE email_id=? ORDER BY id",
+            email_id,
         )

@@ -29,8 +29,9 @@ class Music(AccountApp):
 
     def _mine(self, table: str, col: str, stamp_col: str) -> list[dict[str, Any]]:
         return self.rows(
-            SONG.replace("FROM music_songs s", f"FROM {table} t JOIN music_songs s ON s.id = t.{col}")
-            .replace("SELECT ", f"SELECT t.{stamp_col}, ")
+            SONG.replace(
+                "FROM music_songs s", f"FROM {table} t JOIN music_songs s ON s.id = t.{col}"
+            ).replace("SELECT ", f"SELECT t.{stamp_col}, ")
             + f" ORDER BY t.{stamp_col} DESC, s.id"
         )
 
@@ -67,7 +68,7 @@ class Music(AccountApp):
         genre: Only this genre.
         artist_id: Only songs by this artist.
         album_id: Only songs on this album.
-        Returns: [{id, title, artist_id, artist_name, album_id, genre, duration_seconds, play_count}]
+        Returns: [{id, title, artist_id, artist_name, album_id, genre, duration_seconds, ...}]
         """
         q = like(query)
         sql = SONG + " WHERE (lower(s.title) LIKE ? OR lower(a.name) LIKE ?)"
@@ -110,7 +111,10 @@ class Music(AccountApp):
         """
         a = self.row("music_artists", artist_id, "artist")
         a["album_ids"] = [
-            r["id"] for r in self.rows("SELECT id FROM music_albums WHERE artist_id=? ORDER BY id", artist_id)
+            r["id"]
+            for r in self.rows(
+                "SELECT id FROM music_albums WHERE artist_id=? ORDER BY id", artist_id
+            )
         ]
         return a
 
@@ -137,7 +141,8 @@ class Music(AccountApp):
         """
         a = self.row("music_albums", album_id, "album")
         a["song_ids"] = [
-            r["id"] for r in self.rows("SELECT id FROM music_songs WHERE album_id=? ORDER BY id", album_id)
+            r["id"]
+            for r in self.rows("SELECT id FROM music_songs WHERE album_id=? ORDER BY id", album_id)
         ]
         return a
 
@@ -225,7 +230,9 @@ class Music(AccountApp):
         self._playlist(playlist_id)
         self._song(song_id)
         if self.scalar(
-            "SELECT 1 FROM music_playlist_songs WHERE playlist_id=? AND song_id=?", playlist_id, song_id
+            "SELECT 1 FROM music_playlist_songs WHERE playlist_id=? AND song_id=?",
+            playlist_id,
+            song_id,
         ):
             raise ApiError(409, f"song {song_id} is already in playlist {playlist_id}")
         self.insert(
@@ -346,7 +353,9 @@ class Music(AccountApp):
         if self.scalar("SELECT 1 FROM music_followed_artists WHERE artist_id = ?", artist_id):
             raise ApiError(409, f"you already follow artist {artist_id}")
         self.insert("music_followed_artists", artist_id=artist_id, followed_at=self.stamp())
-        self.db.execute("UPDATE music_artists SET followers = followers + 1 WHERE id = ?", (artist_id,))
+        self.db.execute(
+            "UPDATE music_artists SET followers = followers + 1 WHERE id = ?", (artist_id,)
+        )
         return {"message": "Artist followed."}
 
     @api("DELETE")
@@ -359,5 +368,7 @@ class Music(AccountApp):
         self.row("music_artists", artist_id, "artist")
         if not self.delete("music_followed_artists", artist_id=artist_id):
             raise ApiError(404, f"you do not follow artist {artist_id}")
-        self.db.execute("UPDATE music_artists SET followers = followers - 1 WHERE id = ?", (artist_id,))
+        self.db.execute(
+            "UPDATE music_artists SET followers = followers - 1 WHERE id = ?", (artist_id,)
+        )
         return {"message": "Artist unfollowed."}

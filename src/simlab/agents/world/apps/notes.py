@@ -103,7 +103,9 @@ class Notes(AccountApp):
         Returns: {message}
         """
         self._get(note_id)
-        new: dict[str, Any] = {k: v for k, v in dict(title=title, body=body).items() if v is not None}
+        new: dict[str, Any] = {
+            k: v for k, v in dict(title=title, body=body).items() if v is not None
+        }
         if tags is not None:
             new["tags"] = ",".join(tags)
         if not new:
@@ -144,7 +146,9 @@ class Notes(AccountApp):
         Returns: {message}
         """
         self._get(note_id)
-        self.update("notes_notes", {"id": note_id}, is_pinned=int(is_pinned), updated_at=self.stamp())
+        self.update(
+            "notes_notes", {"id": note_id}, is_pinned=int(is_pinned), updated_at=self.stamp()
+        )
         return {"message": "Note updated."}
 
     @api()
@@ -153,7 +157,9 @@ class Notes(AccountApp):
 
         Returns: [str]
         """
-        tags = {t for (s,) in self.db.execute("SELECT tags FROM notes_notes") for t in s.split(",") if t}
+        tags = {
+            t for (s,) in self.db.execute("SELECT tags FROM notes_notes") for t in s.split(",") if t
+        }
         return sorted(tags)
 
     @api()

@@ -235,7 +235,9 @@ class Phone(AccountApp):
 
         Returns: [{id, time, label, repeat_days, enabled}]
         """
-        rows = self.rows("SELECT id, time, label, repeat_days, enabled FROM phone_alarms ORDER BY id")
+        rows = self.rows(
+            "SELECT id, time, label, repeat_days, enabled FROM phone_alarms ORDER BY id"
+        )
         for r in rows:
             r["enabled"] = bool(r["enabled"])
             r["repeat_days"] = r["repeat_days"].split(",") if r["repeat_days"] else []

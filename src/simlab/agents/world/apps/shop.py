@@ -63,7 +63,10 @@ class Shop(AccountApp):
 
         Returns: [str]
         """
-        return [r["category"] for r in self.rows("SELECT DISTINCT category FROM shop_products ORDER BY category")]
+        return [
+            r["category"]
+            for r in self.rows("SELECT DISTINCT category FROM shop_products ORDER BY category")
+        ]
 
     @api()
     def show_cart(self) -> dict[str, Any]:
@@ -92,7 +95,9 @@ class Shop(AccountApp):
         if have:
             self.update("shop_cart", {"product_id": product_id}, quantity=have + quantity)
         else:
-            self.insert("shop_cart", product_id=product_id, quantity=quantity, added_at=self.stamp())
+            self.insert(
+                "shop_cart", product_id=product_id, quantity=quantity, added_at=self.stamp()
+            )
         return {"message": "Added to cart."}
 
     @api("PUT")
@@ -163,7 +168,8 @@ class Shop(AccountApp):
                 price=i["price"],
             )
             self.db.execute(
-                "UPDATE shop_products SET stock = stock - ? WHERE id = ?", (i["quantity"], i["product_id"])
+                "UPDATE shop_products SET stock = stock - ? WHERE id = ?",
+                (i["quantity"], i["product_id"]),
             )
         self.db.execute("DELETE FROM shop_cart")
         return {"order_id": oid, "total": cart["total"]}
@@ -193,7 +199,8 @@ class Shop(AccountApp):
         o = self.row("shop_orders", order_id, "order")
         o["items"] = self.rows(
             "SELECT i.product_id, p.name, i.quantity, i.price FROM shop_order_items i "
-            "JOIN shop_products p ON p.id = i.product_id WHERE i.order_id = ? ORDER BY i.product_id",
+            "JOIN shop_products p ON p.id = i.product_id WHERE i.order_id = ? "
+            "ORDER BY i.product_id",
             order_id,
         )
         return o
@@ -210,7 +217,8 @@ class Shop(AccountApp):
             raise ApiError(409, f"order {order_id} is {o['status']} and cannot be cancelled")
         for i in self.rows("SELECT * FROM shop_order_items WHERE order_id = ?", order_id):
             self.db.execute(
-                "UPDATE shop_products SET stock = stock + ? WHERE id = ?", (i["quantity"], i["product_id"])
+                "UPDATE shop_products SET stock = stock + ? WHERE id = ?",
+                (i["quantity"], i["product_id"]),
             )
         self.update("shop_orders", {"id": order_id}, status="cancelled")
         return {"message": "Order cancelled."}
@@ -247,10 +255,17 @@ class Shop(AccountApp):
         if not self.scalar("SELECT 1 FROM shop_order_items WHERE product_id = ?", product_id):
             raise ApiError(403, f"you can only review products you ordered; not {product_id}")
         me = f"{self.user['first_name']} {self.user['last_name']}"
-        if self.scalar("SELECT 1 FROM shop_reviews WHERE product_id = ? AND author = ?", product_id, me):
+        if self.scalar(
+            "SELECT 1 FROM shop_reviews WHERE product_id = ? AND author = ?", product_id, me
+        ):
             raise ApiError(409, f"you already reviewed product {product_id}")
         rid = self.insert(
-            "shop_reviews", product_id=product_id, author=me, rating=rating, body=body, created_at=self.stamp()
+            "shop_reviews",
+            product_id=product_id,
+            author=me,
+            rating=rating,
+            body=body,
+            created_at=self.stamp(),
         )
         return {"review_id": rid}
 
@@ -261,7 +276,8 @@ class Shop(AccountApp):
         Returns: [{added_at, id, name, category, brand, price, stock, rating}]
         """
         return self.rows(
-            "SELECT w.added_at, p.* FROM shop_wishlist w JOIN shop_products p ON p.id = w.product_id "
+            "SELECT w.added_at, p.* FROM shop_wishlist w "
+            "JOIN shop_products p ON p.id = w.product_id "
             "ORDER BY w.added_at DESC, p.id"
         )
 

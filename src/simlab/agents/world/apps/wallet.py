@@ -164,7 +164,7 @@ class Wallet(AccountApp):
         """Show one transaction with its like count.
 
         transaction_id: The transaction's id.
-        Returns: {id, sender_id, receiver_id, amount, description, is_private, created_at, like_count}
+        Returns: {id, sender_id, receiver_id, amount, description, ..., like_count}
         """
         return self._txn(transaction_id)
 
@@ -190,8 +190,12 @@ class Wallet(AccountApp):
         bal = self.scalar("SELECT balance FROM wallet_users WHERE id = ?", ME)
         if amount > bal + 1e-9:
             raise ApiError(400, f"insufficient balance: {bal:.2f} < {amount:.2f}")
-        self.db.execute("UPDATE wallet_users SET balance = round(balance - ?, 2) WHERE id=?", (amount, ME))
-        self.db.execute("UPDATE wallet_users SET balance = round(balance + ?, 2) WHERE id=?", (amount, to))
+        self.db.execute(
+            "UPDATE wallet_users SET balance = round(balance - ?, 2) WHERE id=?", (amount, ME)
+        )
+        self.db.execute(
+            "UPDATE wallet_users SET balance = round(balance + ?, 2) WHERE id=?", (amount, to)
+        )
         tid = self.insert(
             "wallet_transactions",
             sender_id=ME,
@@ -215,7 +219,9 @@ class Wallet(AccountApp):
             "SELECT 1 FROM wallet_likes WHERE transaction_id=? AND user_id=?", transaction_id, ME
         ):
             raise ApiError(409, f"you already like transaction {transaction_id}")
-        self.insert("wallet_likes", transaction_id=transaction_id, user_id=ME, created_at=self.stamp())
+        self.insert(
+            "wallet_likes", transaction_id=transaction_id, user_id=ME, created_at=self.stamp()
+        )
         return {"message": "Liked."}
 
     @api("DELETE")
@@ -332,7 +338,11 @@ class Wallet(AccountApp):
     def _request(self, rid: int, role: str) -> dict[str, Any]:
         r = self.row("wallet_requests", rid, "payment request")
         if r[role] != ME:
-            raise ApiError(403, f"payment request {rid} was not {'sent to' if role == 'payer_id' else 'sent by'} you")
+            raise ApiError(
+                403,
+                f"payment request {rid} was not {'sent to' if role == 'payer_id' else 'sent by'}"
+                " you",
+            )
         if r["status"] != "pending":
             raise ApiError(409, f"payment request {rid} is {r['status']}, not pending")
         return r
@@ -372,7 +382,10 @@ class Wallet(AccountApp):
         """
         r = self._request(payment_request_id, "requester_id")
         self.update(
-            "wallet_requests", {"id": r["id"]}, reminders=r["reminders"] + 1, updated_at=self.stamp()
+            "wallet_requests",
+            {"id": r["id"]},
+            reminders=r["reminders"] + 1,
+            updated_at=self.stamp(),
         )
         return {"message": "Reminder sent."}
 
