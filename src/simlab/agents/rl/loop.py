@@ -333,8 +333,9 @@ class Learner:
         info = {"kept": float(len(items)), "filtered": float(len(rollouts) - len(items))}
         if not items:
             return {**info, "steps": 0.0, "skipped": 1.0}
-        self.policy.model.train()
-        self.policy.model.eval()  # dropout off; old log-probs, ratios and sampling agree
+        # The model stays in eval mode (dropout off) so sampling, old log-probs and the
+        # ratios agree; gradients flow regardless.
+        self.policy.model.eval()
         self._prepare(items)
         warmup = self.critic is not None and iteration < cfg.critic_warmup_iters
         if cfg.strictly_on_policy:

@@ -21,6 +21,7 @@ import ast
 import collections
 import collections.abc
 import datetime as _dt
+import importlib
 import io
 import json
 import linecache
@@ -348,7 +349,8 @@ def format_failure(e: BaseException) -> str:
 def main() -> None:
     cfg = json.loads(sys.argv[1])
     random.seed(cfg["seed"])
-    modules = {m: public_module(sys.modules[m]) for m in ALLOWED_MODULES}
+    # imported here, before the lock-down, because importing needs new file descriptors
+    modules = {m: public_module(importlib.import_module(m)) for m in ALLOWED_MODULES}
     modules["datetime"] = frozen_datetime_module(cfg["now"])
     modules["collections.abc"] = public_module(collections.abc)
     modules["collections"].abc = modules["collections.abc"]
