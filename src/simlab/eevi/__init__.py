@@ -1,0 +1,1 @@
+"""EEVI: estimators of entropy and information via inference (Saad et al., AISTATS 2022)."""
