@@ -376,7 +376,7 @@ class Learner:
                         loss = loss + cfg.kl_coef * (torch.exp(d) - d - 1).mean()
                     if not warmup:
                         (loss / divisor).backward()
-                    loss_sum += float(loss)
+                    loss_sum += float(loss.detach())
                     clip_sum += float(clipped)
                     kl_hat += float(-(lp.detach() - it.old_lp).sum())
                     tokens += len(it.ids)
