@@ -165,7 +165,9 @@ class Sandbox:
     # --- running cells --------------------------------------------------------------------
     def run(self, code: str) -> CellResult:
         """Run one cell; globals persist across cells. Never raises for anything the code does."""
-        if not self.alive:
+        if self.proc is None and not self.history:
+            self.start()  # first use
+        elif not self.alive:
             self._restart()
         self._cell += 1
         t0 = time.monotonic()

@@ -394,7 +394,8 @@ def main() -> None:
         except BaseException as e:  # everything the cell raises is reported, never fatal
             failed = True
             try:
-                out.write(("\n" if out.size else "") + format_failure(e))
+                sep = "\n" if out.size and not out.getvalue().endswith("\n") else ""
+                out.write(sep + format_failure(e))
             except BaseException:
                 out.write(f"Execution failed. Traceback:\n{type(e).__name__}: (unprintable)")
         finally:
