@@ -101,7 +101,7 @@ def test_infinite_loop_is_killed_and_globals_are_replayed():
 
 
 def test_huge_output_is_truncated_with_a_note(repl):
-    sb, backend, before = repl
+    sb, _, _ = repl
     r = sb.run("print('y' * 10_000_000)")
     assert not r.failed
     assert len(r.output) < 200_000 and "[output truncated" in r.output
