@@ -2,7 +2,6 @@
 
 import gzip
 import importlib.util
-import os
 
 import numpy as np
 import pytest
@@ -10,17 +9,10 @@ import pytest
 from simlab.core.errors import DataError
 from simlab.eevi.bif import example_path, load_bif, load_network, parse_bif
 
+from .oracles import pgmpy_model
+
 HAS_PGMPY = importlib.util.find_spec("pgmpy") is not None
 needs_pgmpy = pytest.mark.skipif(not HAS_PGMPY, reason="pgmpy not installed")
-
-
-def _pgmpy_model(path):
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from pgmpy.readwrite import BIFReader
-
-    raw = open(path, "rb").read()  # noqa: SIM115
-    text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode()
-    return BIFReader(string=text).get_model()
 
 
 def _compare_with_pgmpy(net, model):
@@ -39,7 +31,7 @@ def _compare_with_pgmpy(net, model):
 @needs_pgmpy
 def test_hepar2_matches_pgmpy():
     net = load_bif(example_path("hepar2"))
-    _compare_with_pgmpy(net, _pgmpy_model(example_path("hepar2")))
+    _compare_with_pgmpy(net, pgmpy_model(example_path("hepar2")))
     assert len(net.variables) == 70
     assert sum(len(p) for p in net.parents.values()) == 123
     assert len(net.roots) == 9 and len(net.leaves) == 41
@@ -69,7 +61,7 @@ def test_diabetes_structure():
 @needs_pgmpy
 def test_builtin_asia_matches_pgmpy_and_table_convention():
     net = load_network("asia")
-    _compare_with_pgmpy(net, _pgmpy_model(example_path("asia")))
+    _compare_with_pgmpy(net, pgmpy_model(example_path("asia")))
     # a `table` line for a node with parents is read as pgmpy reads it
     text = """
     variable a { type discrete [ 2 ] { a0, a1 }; }
