@@ -62,6 +62,8 @@ from simlab.gen.dsl import GenFn, gen
 from simlab.gen.errors import AddressError, GenError, NonFiniteWeightError, ShapeError
 from simlab.gen.gfi import EditResult, GenerativeFunction, Trace
 from simlab.gen.importance import ParticleSet, Resampled, importance, importance_resampling
+from simlab.gen.mcmc import Grid, enumerative_gibbs, involutive_mh, mala, mh, mh_proposal
+from simlab.gen.smc import SMCAlgorithm, SMCResult, csmc, smc
 from simlab.gen.sp import (
     SIR,
     ChoiceMapDistribution,
@@ -72,6 +74,7 @@ from simlab.gen.sp import (
     estimate_logpdf,
     random_weighted,
 )
+from simlab.gen.vi import elbo, iwelbo, neg_elbo, sleep_objective
 
 
 def vmap_particles(fn, K: int):
@@ -98,6 +101,7 @@ __all__ = [
     "GenError",
     "GenFn",
     "GenerativeFunction",
+    "Grid",
     "ImportanceK",
     "Map",
     "Marginal",
@@ -105,6 +109,8 @@ __all__ = [
     "NonFiniteWeightError",
     "ParticleSet",
     "Resampled",
+    "SMCAlgorithm",
+    "SMCResult",
     "SPDistribution",
     "Scan",
     "Selection",
@@ -119,26 +125,37 @@ __all__ = [
     "beta",
     "categorical",
     "categorical_logits",
+    "csmc",
     "delta",
     "dirichlet",
+    "elbo",
+    "enumerative_gibbs",
     "estimate_logpdf",
     "flip",
     "gamma",
     "gen",
     "importance",
     "importance_resampling",
+    "involutive_mh",
+    "iwelbo",
     "labeled_categorical",
     "logmath",
+    "mala",
+    "mh",
+    "mh_proposal",
     "mixture",
     "mv_normal",
     "mv_normal_chol",
     "neg_binomial",
+    "neg_elbo",
     "none",
     "normal",
     "poisson",
     "random_weighted",
     "rng",
     "select",
+    "sleep_objective",
+    "smc",
     "uniform",
     "uniform_discrete",
     "uniform_rotation",

@@ -14,6 +14,8 @@ function, whose addresses nest under ``address``) and returns its return value. 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 
 import jax
@@ -24,7 +26,26 @@ from simlab.gen.choicemap import ChoiceMap, Selection, addr, none
 from simlab.gen.errors import AddressError, GenError, NonFiniteWeightError
 from simlab.gen.gfi import EditResult, GenerativeFunction, zero
 
-__all__ = ["GenFn", "Tracer", "gen"]
+__all__ = ["GenFn", "Tracer", "gen", "record_nonreparam"]
+
+
+# Recording of non-reparameterisable random choices (for VI gradient estimators): while
+# ``record_nonreparam()`` is active, every draw from a distribution with ``reparam=False``
+# appends its absolute address to the active list.
+_RECORD: contextvars.ContextVar = contextvars.ContextVar("simlab_gen_record", default=None)
+_PREFIX: contextvars.ContextVar = contextvars.ContextVar("simlab_gen_prefix", default=())
+
+
+@contextlib.contextmanager
+def record_nonreparam():
+    """Context manager yielding a list that collects the addresses of non-reparameterisable
+    choices (``Distribution.reparam`` False) visited by @gen functions run inside it."""
+    found: list = []
+    token = _RECORD.set(found)
+    try:
+        yield found
+    finally:
+        _RECORD.reset(token)
 
 
 def _is_concrete(x) -> bool:
@@ -63,6 +84,8 @@ class Tracer:
         if key is not None and not gf.accepts_particle_keys:
             key = rng.raw(key)
         old = None if self._old is None else self._old.sub(a)
+        record = _RECORD.get()
+        token = _PREFIX.set(_PREFIX.get() + a) if record is not None else None
         try:
             r = gf.edit(
                 key,
@@ -75,6 +98,11 @@ class Tracer:
             )
         except GenError as e:
             raise e.within(name, a) from None
+        finally:
+            if token is not None:
+                _PREFIX.reset(token)
+        if record is not None and getattr(gf, "reparam", True) is False:
+            record.append(_PREFIX.get() + a)
         if _is_concrete(r.score) and (jnp.isnan(r.score) or r.score == jnp.inf):
             raise NonFiniteWeightError(
                 f"log-density {float(r.score)} of {gf.name}{tuple(args)!r}", a, name
