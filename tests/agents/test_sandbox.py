@@ -58,6 +58,21 @@ HOSTILE = {
     "fork bomb": "import os\nwhile True:\n    os.fork()",
     "memory bomb": "x = 'x' * 10**10",
     "memory bomb list": "x = [0] * 10**10",
+    "string.Formatter": "import string\nstring.Formatter().get_field('0.__class__', [1], {})",
+    "from string import Formatter": "from string import Formatter",
+    "match class pattern": "match 1:\n    case int(__class__=t):\n        print(t)",
+    "match private attr": (
+        "import random\nmatch random.random:\n    case object(_os=o):\n        pass"
+    ),
+    "update_wrapper gadget": (
+        "import functools, json\ndef f():\n    pass\n"
+        "functools.update_wrapper(f, json.dumps, assigned=(), updated=('__globals__',))"
+    ),
+    "wraps gadget": "from functools import wraps",
+    "rebind builtins": "import math as __builtins__",
+    "except-as dunder": "try:\n    1/0\nexcept Exception as __builtins__:\n    pass",
+    "global dunder": "def f():\n    global __builtins__",
+    "async frame": "async def f():\n    pass",
     "recursion": "def f(n):\n    return f(n + 1)\nf(0)",
 }
 

@@ -122,8 +122,23 @@ class ApiError(Exception):
     """An API call failed; the message is ``"<status> <reason>"``."""
 
 
+HIDDEN_GETATTR = (
+    ("string", "Formatter"),
+    ("functools", "update_wrapper"),
+    ("functools", "wraps"),
+)
+# AST fields that bind or name identifiers (variables, functions, arguments, aliases, ...)
+IDENT_FIELDS = ("id", "name", "arg", "asname", "rest")
+ASYNC_NODES = (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)
+
+
+def _bad_attr(a: str) -> bool:
+    return a.startswith(FORBIDDEN_ATTR_PREFIXES) or a in FORBIDDEN_ATTRS
+
+
 def check(tree: ast.AST) -> None:
     """Reject forbidden constructs; raises SandboxError naming the construct and line."""
+    allowed = ", ".join(ALLOWED_MODULES)
     for node in ast.walk(tree):
         line = getattr(node, "lineno", "?")
         if isinstance(node, ast.Import):
@@ -131,38 +146,40 @@ def check(tree: ast.AST) -> None:
                 if a.name not in ALLOWED_MODULES and a.name != "collections.abc":
                     raise SandboxError(
                         f"line {line}: import of {a.name!r} is not allowed; allowed modules: "
-                        + ", ".join(ALLOWED_MODULES)
+                        + allowed
                     )
         elif isinstance(node, ast.ImportFrom):
             if node.level or node.module not in (*ALLOWED_MODULES, "collections.abc"):
                 raise SandboxError(
-                    f"line {line}: import from {node.module!r} is not allowed; allowed modules: "
-                    + ", ".join(ALLOWED_MODULES)
+                    f"line {line}: import from {node.module!r} is not allowed; allowed "
+                    "modules: " + allowed
                 )
             for a in node.names:
                 if a.name.startswith("_"):
                     raise SandboxError(f"line {line}: importing private name {a.name!r}")
-        elif isinstance(node, ast.Attribute):
-            a = node.attr
-            if a.startswith(FORBIDDEN_ATTR_PREFIXES) or a in FORBIDDEN_ATTRS:
+        elif isinstance(node, ASYNC_NODES):
+            raise SandboxError(f"line {line}: async code is not supported")
+        # attribute names: obj.attr, and class patterns `case C(attr=...)` (a hidden getattr)
+        attrs = [node.attr] if isinstance(node, ast.Attribute) else []
+        if isinstance(node, ast.MatchClass):
+            attrs += node.kwd_attrs
+        for a in attrs:
+            if _bad_attr(a):
                 hint = " (use an f-string)" if a in ("format", "format_map") else ""
                 raise SandboxError(f"line {line}: access to attribute {a!r} is not allowed{hint}")
-        elif isinstance(node, ast.Name):
-            if node.id.startswith("__"):
-                raise SandboxError(f"line {line}: the name {node.id!r} is not allowed")
-            if node.id in FORBIDDEN_CALLS:
-                raise SandboxError(f"line {line}: {node.id!r} is not available in this sandbox")
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node.name.startswith("__"):
-                raise SandboxError(f"line {line}: the name {node.name!r} is not allowed")
-        elif isinstance(node, ast.arg):
-            if node.arg.startswith("__"):
-                raise SandboxError(f"line {line}: the name {node.arg!r} is not allowed")
-        elif isinstance(node, ast.keyword):
-            if node.arg is not None and node.arg.startswith("__"):
-                raise SandboxError(f"line {line}: the name {node.arg!r} is not allowed")
-        elif isinstance(node, (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)):
-            raise SandboxError(f"line {line}: async code is not supported")
+        # identifiers: no dunder names anywhere (they reach __builtins__, __class__, ...)
+        names = [getattr(node, f, None) for f in IDENT_FIELDS]
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            names += node.names
+        for n in names:
+            if isinstance(n, str) and n.startswith("__") and not isinstance(node, ast.alias):
+                raise SandboxError(f"line {line}: the name {n!r} is not allowed")
+        if isinstance(node, ast.alias) and (node.asname or "").startswith("__"):
+            raise SandboxError(f"line {line}: the name {node.asname!r} is not allowed")
+        if isinstance(node, ast.Name) and node.id in FORBIDDEN_CALLS:
+            raise SandboxError(f"line {line}: {node.id!r} is not available in this sandbox")
+        if isinstance(node, ast.keyword) and node.arg is not None and node.arg.startswith("__"):
+            raise SandboxError(f"line {line}: the name {node.arg!r} is not allowed")
 
 
 def frozen_datetime_module(now_iso: str) -> types.ModuleType:
@@ -353,6 +370,11 @@ def main() -> None:
     modules = {m: public_module(importlib.import_module(m)) for m in ALLOWED_MODULES}
     modules["datetime"] = frozen_datetime_module(cfg["now"])
     modules["collections.abc"] = public_module(collections.abc)
+    # gadgets that look attributes up by a string the cell controls (a hidden getattr):
+    # string.Formatter resolves "{0.attr}" fields to objects; functools.update_wrapper/wraps
+    # copy or merge arbitrary named attributes (e.g. a function's __globals__)
+    for mod, name in HIDDEN_GETATTR:
+        delattr(modules[mod], name)
     modules["collections"].abc = modules["collections.abc"]
 
     def safe_import(name, globals=None, locals=None, fromlist=(), level=0):
