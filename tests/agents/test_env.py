@@ -54,6 +54,16 @@ def test_env_protocol():
         assert not info["evaluation"].success and 0 <= reward < 1
 
 
+def test_env_raw_code_cells():
+    t = get_task("wallet_balance_2")
+    with AgentEnv(t, raw_code=True) as env:
+        env.reset()
+        assert env.step("print(2 ** 10)")[3]["output"] == "1024\n"
+        assert env.step("   ")[3]["output"] == NO_CODE
+        _, reward, done, info = env.step(t.solution())
+        assert done and reward == 1.0 and info["evaluation"].success
+
+
 def test_env_reset_gives_a_fresh_state():
     t = get_task("phone_delete_alarm_1")
     env = AgentEnv(t)

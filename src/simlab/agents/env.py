@@ -87,7 +87,8 @@ def render_context(ctx: dict[str, str]) -> str:
 
 class AgentEnv:
     """One task episode at a time. max_output_tokens: output kept per observation;
-    count_tokens: the tokenizer's counter (default ~4 chars per token)."""
+    count_tokens: the tokenizer's counter (default ~4 chars per token); raw_code: ``step``
+    receives a bare code cell instead of an assistant message with ```python blocks."""
 
     def __init__(
         self,
@@ -97,8 +98,10 @@ class AgentEnv:
         max_output_tokens: int = 3000,
         count_tokens: Callable[[str], int] = approx_tokens,
         sandbox: SandboxConfig | None = None,
+        raw_code: bool = False,
     ):
         self.task = task
+        self.raw_code = raw_code
         self.max_turns = max_turns
         self.max_output_tokens = max_output_tokens
         self.count_tokens = count_tokens
@@ -141,7 +144,9 @@ class AgentEnv:
         if self.done:
             raise RuntimeError("the episode is over; call reset()")
         self.turns += 1
-        code = extract_code(assistant_text)
+        code = assistant_text if self.raw_code else extract_code(assistant_text)
+        if code is not None and not code.strip():
+            code = None
         if code is None:
             output, failed, seconds = NO_CODE, False, 0.0
         else:

@@ -10,6 +10,7 @@ responses served from the call log (no write is repeated), so globals survive (s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -118,6 +119,10 @@ class Sandbox:
             for f in (self.proc.stdin, self.proc.stdout):
                 f.close()
             self.proc = None
+
+    def __del__(self) -> None:  # a forgotten sandbox must not leave a worker behind
+        with contextlib.suppress(Exception):
+            self._kill()
 
     def __enter__(self) -> Sandbox:
         return self
