@@ -27,14 +27,18 @@ def test_quat_multiply_composes_rotations():
 
 
 def test_pose_inverse_and_transform():
-    key = jax.random.key(2)
-    T = g.pose_from_tq(jax.random.normal(key, (10, 3)), g.uniform_quat(key, (10,)))
-    np.testing.assert_allclose(g.invert_pose(T) @ T, np.broadcast_to(np.eye(4), T.shape), atol=1e-5)
-    p = jax.random.normal(jax.random.key(3), (10, 7, 3))
-    hom = jnp.concatenate([p, jnp.ones((10, 7, 1))], -1) @ jnp.swapaxes(T, -1, -2)
-    np.testing.assert_allclose(g.transform_points(T, p), hom[..., :3], atol=1e-5)
-    t, q = g.pose_to_tq(T)
-    np.testing.assert_allclose(g.pose_from_tq(t, q), T, atol=1e-5)
+    rng = np.random.default_rng(2)
+    q = rng.normal(size=(10, 4))
+    T = np.asarray(
+        jax.jit(g.pose_from_tq)(rng.normal(size=(10, 3)), q / np.linalg.norm(q, axis=1)[:, None])
+    )
+    inv = np.asarray(jax.jit(g.invert_pose)(T))
+    np.testing.assert_allclose(inv @ T, np.broadcast_to(np.eye(4), T.shape), atol=1e-5)
+    p = rng.normal(size=(10, 7, 3))
+    hom = np.concatenate([p, np.ones((10, 7, 1))], -1) @ np.swapaxes(T, -1, -2)
+    np.testing.assert_allclose(jax.jit(g.transform_points)(T, p), hom[..., :3], atol=1e-5)
+    t, q2 = jax.jit(g.pose_to_tq)(T)
+    np.testing.assert_allclose(jax.jit(g.pose_from_tq)(t, q2), T, atol=1e-5)
 
 
 def test_axis_angle_and_angle():

@@ -86,11 +86,8 @@ def test_ycb_meshes_canonical_boxes_match_spec(ycb_root):
     spec_cm = {
         "CrackerBox": (7.16, 16.40, 21.37),
         "GelatinBox": (7.30, 2.99, 8.92),
-        "MasterChefCan": (10.22, 10.23, 14.01),
-        "MustardBottle": (9.58, 5.77, 19.15),
         "PottedMeatCan": (5.74, 10.17, 8.45),
-        "TomatoSoupCan": (6.74, 6.76, 10.20),
-    }
+    }  # the three the spec calls yawed or off-centre (loading all six costs ~10 s)
     for name, size in spec_cm.items():
         o = objects.load_object(name, ycb_root)
         assert not o.procedural

@@ -85,8 +85,9 @@ def test_occlusion_and_ids():
     T_co = jnp.asarray(np.stack([T_cw @ far, T_cw @ near]), jnp.float32)
     depth, ids = render.splat_depth_ids(CAM, pts, valid, T_co)
     depth, ids = np.asarray(depth), np.asarray(ids)
-    alone, _ = render.splat_depth_ids(CAM, pts[:1], valid[:1], T_co[:1])
-    alone = np.asarray(alone)
+    # the box alone: same shapes (one compile), the can moved behind the camera
+    away = T_co.at[1, 2, 3].set(-1.0)
+    alone = np.asarray(render.splat_depth_ids(CAM, pts, valid, away)[0])
     occluded = (ids == 1) & (alone > 0)
     assert occluded.sum() > 50
     assert np.all(depth[occluded] < alone[occluded])  # the nearer surface wins
