@@ -207,3 +207,17 @@ def test_complete_task_ends_the_episode(backend):
     assert backend.completed
     with pytest.raises(ApiError, match="409 the task is already completed"):
         backend.call("supervisor", "show_profile", {})
+
+
+def test_files_paths_and_string_cap(backend):
+    t = token(backend, "files")
+    for bad in ("documents/a.txt", "/documents/../etc/passwd", "/a//b"):
+        with pytest.raises(ApiError, match="must be an absolute path"):
+            backend.call("files", "show_file", {"access_token": t, "path": bad})
+    with pytest.raises(ApiError, match="404 no directory /nowhere"):
+        backend.call("files", "create_file", {"access_token": t, "path": "/nowhere/a.txt"})
+    n = token(backend, "notes")
+    with pytest.raises(ApiError, match="body must be at most 100000 characters"):
+        backend.call(
+            "notes", "create_note", {"access_token": n, "title": "x", "body": "y" * 100_001}
+        )

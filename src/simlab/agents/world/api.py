@@ -42,6 +42,7 @@ __all__ = [
 
 MAX_CALLS_PER_CELL = 1000
 PAGE_LIMIT_MAX = 20
+MAX_STRING = 100_000  # characters in any string argument (keeps states small)
 
 
 class ApiError(Exception):
@@ -321,6 +322,8 @@ def _check_type(name: str, tname: str, v: Any) -> Any:
             v = float(v)
     elif base == "str":
         ok = isinstance(v, str)
+        if ok and len(v) > MAX_STRING:
+            raise ApiError(422, f"{name} must be at most {MAX_STRING} characters, got {len(v)}")
     elif base == "bool":
         ok = isinstance(v, bool)
     elif base.startswith("list["):
