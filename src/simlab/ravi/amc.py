@@ -59,45 +59,80 @@ class AMCSample:
 
 
 class _State:
-    """K agglomeration states over n slots; slot i starts as the singleton {point i}."""
+    """K agglomeration states. Slot = a cluster; the n slots start as singletons {point i}.
 
-    def __init__(self, family, n: int, K: int, alpha: float, temperature: float):
+    Arrays are over S ≤ n *positions*: ``ids`` [K, S] holds each position's original slot id
+    (increasing along S). When merges leave at most 3/4 of the positions active, the arrays are
+    compacted to the active ones, so the per-step cost falls with the cluster count (every
+    particle has the same number of active clusters, since each step merges one pair).
+    ``delta[k, a, b]`` = T·Δ for active positions a < b and −inf elsewhere, so the flattened
+    array is directly the pairs' log-scores. ``labels``: optional [n] final cluster of each
+    original slot (meta-inference), giving ``same`` [K, S·S], the pairs inside one cluster.
+    """
+
+    def __init__(self, family, n: int, K: int, alpha: float, temperature: float, labels=None):
         self.family, self.alpha, self.T = family, alpha, temperature
         s = family.point_stats(np.arange(n))  # [n, d]
         self.stats = np.broadcast_to(s, (K, *s.shape)).copy()
         self.active = np.ones((K, n), dtype=bool)
-        d = np.empty((n, n))
+        self.ids = np.broadcast_to(np.arange(n), (K, n)).copy()
+        d = np.full((n, n), -np.inf)
+        upper = np.arange(n)[:, None] < np.arange(n)[None, :]
         for lo in range(0, n, 256):  # row chunks keep memory at 256·n·d
-            d[lo : lo + 256] = merge_delta(family, s[lo : lo + 256, None], s[None], alpha)
-        np.fill_diagonal(d, -np.inf)
+            rows = temperature * merge_delta(family, s[lo : lo + 256, None], s[None], alpha)
+            d[lo : lo + 256] = np.where(upper[lo : lo + 256], rows, -np.inf)
         self.delta = np.broadcast_to(d, (K, n, n)).copy()
-        self.n_active = np.full(K, n)
-        self.triu = np.triu(np.ones((n, n), dtype=bool), 1)
+        self.n_active = n
+        self.labels = labels
+        self._same()
 
-    def pair_scores(self, mask=None) -> np.ndarray:
-        """Log-scores T·Δ of active unordered pairs, [K, n·n] (−inf elsewhere)."""
-        ok = self.triu & self.active[:, :, None] & self.active[:, None, :]
-        if mask is not None:
-            ok = ok & mask
-        return np.where(ok, self.T * self.delta, -np.inf).reshape(len(ok), -1)
+    def _same(self) -> None:
+        if self.labels is not None:
+            lab = self.labels[self.ids]
+            self.same = (lab[:, :, None] == lab[:, None, :]).reshape(len(lab), -1)
+
+    @property
+    def size(self) -> int:
+        return self.ids.shape[1]
+
+    def pair_scores(self) -> np.ndarray:
+        """Log-scores T·Δ of active unordered pairs, [K, S·S] (−inf elsewhere)."""
+        return self.delta.reshape(len(self.delta), -1)
+
+    def position(self, k: int, slot: int) -> int:
+        """The position of original slot ``slot`` in particle k."""
+        return int(np.searchsorted(self.ids[k], slot))
 
     def merge(self, i: np.ndarray, j: np.ndarray) -> None:
-        """Merge slot j into slot i (i < j), one pair per particle: i, j [K] ints."""
+        """Merge position j into position i (i < j), one pair per particle: i, j [K] ints."""
         k = np.arange(len(i))
         self.stats[k, i] = self.family.merge(self.stats[k, i], self.stats[k, j])
         self.active[k, j] = False
         self.n_active -= 1
         row = merge_delta(self.family, self.stats[k, i][:, None], self.stats, self.alpha)
-        row = np.where(self.active, row, -np.inf)
-        row[k, i] = -np.inf
-        self.delta[k, i, :] = row
-        self.delta[k, :, i] = row
+        row = np.where(self.active, self.T * row, -np.inf)
+        idx = np.arange(row.shape[1])
+        self.delta[k, i, :] = np.where(idx > i[:, None], row, -np.inf)  # pairs (i, m), m > i
+        self.delta[k, :, i] = np.where(idx < i[:, None], row, -np.inf)  # pairs (m, i), m < i
         self.delta[k, j, :] = -np.inf
         self.delta[k, :, j] = -np.inf
+        if self.n_active <= 0.75 * self.size and self.size > 4:
+            self._compact()
+
+    def _compact(self) -> None:
+        # active positions of each particle, in increasing order (keeps ids sorted)
+        pos = np.sort(np.argsort(~self.active, axis=1, kind="stable")[:, : self.n_active], axis=1)
+        k = np.arange(len(pos))[:, None]
+        self.ids = self.ids[k, pos]
+        self.stats = self.stats[k, pos]
+        self.delta = self.delta[k[:, :, None], pos[:, :, None], pos[:, None, :]]
+        self.active = np.ones(pos.shape, dtype=bool)
+        self._same()
 
     def take(self, ancestors: np.ndarray) -> None:
-        for name in ("stats", "active", "delta", "n_active"):
-            setattr(self, name, getattr(self, name)[ancestors].copy())
+        for name in ("stats", "active", "delta", "ids", "same"):
+            if hasattr(self, name):
+                setattr(self, name, getattr(self, name)[ancestors].copy())
 
 
 def _sample_rows(rng: np.random.Generator, logits: np.ndarray) -> np.ndarray:
@@ -136,15 +171,16 @@ class AMC:
         st = _State(self.family, self.n, 1, self.alpha, self.temperature)
         owner = np.arange(self.n)
         history, log_q = [], 0.0
-        while st.n_active[0] > 1:
+        while st.n_active > 1:
             scores = np.append(st.pair_scores()[0], 0.0)  # last entry: stop
             lse = logsumexp(scores)
             c = int(_sample_rows(rng, scores[None])[0])
             log_q += scores[c] - lse
             if c == len(scores) - 1:
                 break
-            i, j = divmod(c, self.n)
-            st.merge(np.array([i]), np.array([j]))
+            a, b = divmod(c, st.size)
+            i, j = int(st.ids[0, a]), int(st.ids[0, b])
+            st.merge(np.array([a]), np.array([b]))
             owner[owner == j] = i
             history.append((i, j))
         return AMCSample(_canonical(owner), tuple(history), float(log_q))
@@ -155,9 +191,10 @@ class AMC:
         log_q = 0.0
         for i, j in history:
             scores = np.append(st.pair_scores()[0], 0.0)
-            log_q += scores[i * self.n + j] - logsumexp(scores)
-            st.merge(np.array([i]), np.array([j]))
-        if st.n_active[0] > 1:
+            a, b = st.position(0, i), st.position(0, j)
+            log_q += scores[a * st.size + b] - logsumexp(scores)
+            st.merge(np.array([a]), np.array([b]))
+        if st.n_active > 1:
             log_q -= logsumexp(np.append(st.pair_scores()[0], 0.0))
         return float(log_q)
 
@@ -170,8 +207,8 @@ class AMC:
         rng = numpy_rng(key)
         z = np.asarray(z)
         n, K = self.n, self.K
-        same = z[:, None] == z[None, :]
-        st = _State(self.family, n, K, self.alpha, self.temperature)
+        # h allows only merges of pairs inside one final cluster of z
+        st = _State(self.family, n, K, self.alpha, self.temperature, labels=z)
         n_steps = n - len(np.unique(z))
         if retained is not None and len(retained) != n_steps:
             raise ValueError(f"retained history has {len(retained)} merges, z needs {n_steps}")
@@ -186,16 +223,16 @@ class AMC:
                 st.take(anc)
                 log_w = np.zeros(K)
             full = st.pair_scores()
-            restricted = np.where(same.ravel(), full, -np.inf)
-            lse_all = np.logaddexp(logsumexp(full, axis=1), 0.0)
-            log_w += logsumexp(restricted, axis=1) - lse_all
+            restricted = np.where(st.same, full, -np.inf)
+            lse_all = np.logaddexp(_lse(full), 0.0)
+            log_w += _lse(restricted) - lse_all
             c = _sample_rows(rng, restricted)
             if retained is not None:
                 i, j = retained[s]
-                c[-1] = i * n + j
-            st.merge(c // n, c % n)
+                c[-1] = st.position(K - 1, i) * st.size + st.position(K - 1, j)
+            st.merge(c // st.size, c % st.size)
         if n_steps < n - 1:  # the forward proposal chose "stop" at z
-            log_w += -np.logaddexp(logsumexp(st.pair_scores(), axis=1), 0.0)
+            log_w += -np.logaddexp(_lse(st.pair_scores()), 0.0)
         return float(log_z + _logmeanexp(log_w))
 
     def random_weighted(self, key) -> tuple[np.ndarray, float]:
@@ -212,6 +249,13 @@ class AMC:
         """(log Ẑ, z): one-particle IS, log Ẑ = log p(z, data) − log q̂(z); E[Ẑ] = p(data)."""
         z, log_q_hat = self.random_weighted(key)
         return log_joint(self.family, z, self.alpha) - log_q_hat, z
+
+
+def _lse(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """logsumexp along ``axis`` (−inf if all entries are −inf); cheaper than scipy's."""
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return np.log(np.sum(np.exp(x - m), axis=axis)) + np.squeeze(m, axis)
 
 
 def _ess(log_w: np.ndarray) -> float:
