@@ -492,3 +492,358 @@ class EmailRelationship(Scenario):
                 folder="sent",
             )
         ]
+
+
+class ReorderLastDelivered(Scenario):
+    name, split, apps = "ch_reorder_last_delivered", "test_challenge", ("shop",)
+
+    def sample(self, r, w):
+        return {
+            "address": r.choice(["Home", "Work"]),
+            "card": r.choice(["Everyday Visa", "Travel Mastercard"]),
+            "stock": r.randrange(5, 20),
+        }
+
+    def _order(self, s):
+        return s.one(
+            "SELECT * FROM shop_orders WHERE status = 'delivered' "
+            "ORDER BY created_at DESC, id DESC LIMIT 1"
+        )
+
+    def setup(self, conn, p):
+        # enough stock to order the same items again
+        conn.execute("DELETE FROM shop_cart")
+        conn.execute(
+            "UPDATE shop_products SET stock = MAX(stock, ?) WHERE id IN "
+            "(SELECT product_id FROM shop_order_items)",
+            (p["stock"],),
+        )
+
+    def instruction(self, p):
+        return (
+            "Order again everything from my most recent delivered shop order, with the same "
+            f"quantities; ship to my {p['address']} address and pay with my {p['card']} card."
+        )
+
+    def solution(self, p):
+        return login("shop") + (
+            "o = apis.shop.show_orders(access_token=shop_token, status='delivered')[0]\n"
+            "for it in apis.shop.show_order(access_token=shop_token, order_id=o['id'])['items']:\n"
+            "    apis.shop.add_to_cart(access_token=shop_token, product_id=it['product_id'], "
+            "quantity=it['quantity'])\n"
+            f"addr = [a for a in apis.supervisor.show_addresses() if a['name'] == "
+            f"'{p['address']}'][0]\n"
+            f"card = [c for c in apis.supervisor.show_payment_cards() if c['card_name'] == "
+            f"'{p['card']}'][0]\n"
+            "apis.shop.place_order(access_token=shop_token, address_id=addr['id'], "
+            "card_id=card['id'])\n"
+            "apis.supervisor.complete_task()\n"
+        )
+
+    def expect(self, s, p):
+        o = self._order(s)
+        items = s.rows("SELECT * FROM shop_order_items WHERE order_id = ?", o["id"])
+        addr = s.scalar("SELECT id FROM supervisor_addresses WHERE name = ?", p["address"])
+        card = s.scalar("SELECT id FROM supervisor_cards WHERE card_name = ?", p["card"])
+        new = (s.scalar("SELECT MAX(id) FROM shop_orders") or 0) + 1
+        out = []
+        total = 0.0
+        for it in items:
+            prod = s.one("SELECT * FROM shop_products WHERE id = ?", it["product_id"])
+            total += prod["price"] * it["quantity"]
+            out += [
+                Added(
+                    "shop_order_items", order_id=new, product_id=prod["id"], quantity=it["quantity"]
+                ),
+                Changed(
+                    "shop_products", {"id": prod["id"]}, {"stock": prod["stock"] - it["quantity"]}
+                ),
+            ]
+        order = Added("shop_orders", id=new, address_id=addr, card_id=card, total=round(total, 2))
+        return [order, *out]
+
+
+class StarFromCoworkers(Scenario):
+    name, split, apps = "ch_star_from_coworkers", "test_challenge", ("phone", "mail")
+
+    def sample(self, r, w):
+        people = w.rows("SELECT email FROM phone_contacts WHERE relationship = 'coworker'")
+        return {"senders": sorted(x["email"] for x in r.sample(people, 3)), "n": r.randrange(1000)}
+
+    def setup(self, conn, p):
+        now = conn.execute("SELECT now FROM meta_clock").fetchone()[0]
+        me = conn.execute(ME_EMAIL).fetchone()[0]
+        for i, sender in enumerate(p["senders"]):
+            conn.execute(
+                "INSERT INTO mail_emails (thread_id, sender, recipients, subject, body, folder, "
+                "is_read, is_starred, sent_at) VALUES (?, ?, ?, ?, 'See the notes.', 'inbox', "
+                "0, 0, ?)",
+                (10_000 + i, sender, me, f"Sprint review {p['n'] + i}", now),
+            )
+        conn.execute(
+            "UPDATE mail_emails SET is_starred = 0 WHERE sender IN "
+            "(SELECT email FROM phone_contacts WHERE relationship = 'coworker')"
+        )
+
+    def instruction(self, p):
+        return "Star every e-mail in my inbox that was sent by one of my coworkers."
+
+    def solution(self, p):
+        call = "apis.phone.search_contacts(access_token=phone_token, relationship='coworker')"
+        search = (
+            "apis.mail.search_emails(access_token=mail_token, folder='inbox', sender=c['email'])"
+        )
+        return (
+            login("phone", "mail")
+            + pages("coworkers", call)
+            + "for c in coworkers:\n"
+            + "".join("    " + line + "\n" for line in pages("found", search).splitlines())
+            + "    for e in found:\n"
+            "        apis.mail.star_email(access_token=mail_token, email_id=e['id'])\n"
+            "apis.supervisor.complete_task()\n"
+        )
+
+    def expect(self, s, p):
+        rows = s.rows(
+            "SELECT id FROM mail_emails WHERE folder = 'inbox' AND sender IN "
+            "(SELECT email FROM phone_contacts WHERE relationship = 'coworker')"
+        )
+        return [Changed("mail_emails", {"id": e["id"]}, {"is_starred": 1}) for e in rows]
+
+
+class LabelInvoices(Scenario):
+    name, split, apps = "ch_label_invoices", "test_challenge", ("mail",)
+
+    def sample(self, r, w):
+        return {"label": r.choice(["finance", "bills", "to pay"])}
+
+    def instruction(self, p):
+        return f"Add the label '{p['label']}' to every e-mail whose subject starts with 'Invoice'."
+
+    def solution(self, p):
+        call = "apis.mail.search_emails(access_token=mail_token, query='Invoice')"
+        return (
+            login("mail") + pages("found", call) + "for e in found:\n"
+            "    if e['subject'].startswith('Invoice'):\n"
+            "        apis.mail.add_label(access_token=mail_token, email_id=e['id'], "
+            f"label='{p['label']}')\n"
+            "apis.supervisor.complete_task()\n"
+        )
+
+    def expect(self, s, p):
+        rows = s.rows("SELECT id FROM mail_emails WHERE subject LIKE 'Invoice%'")
+        return [Added("mail_labels", email_id=e["id"], label=p["label"]) for e in rows]
+
+
+class SpentOnCategory(Scenario):
+    name, split, apps, answer_kind = (
+        "ch_spent_on_category",
+        "test_challenge",
+        ("shop",),
+        "money",
+    )
+
+    def sample(self, r, w):
+        c = r.choice(
+            w.rows(
+                "SELECT DISTINCT p.category FROM shop_order_items i JOIN shop_products p "
+                "ON p.id = i.product_id ORDER BY p.category"
+            )
+        )
+        return {"category": c["category"]}
+
+    def instruction(self, p):
+        return (
+            f"How much have I spent in total on {p['category']} products over all my shop "
+            "orders that were not cancelled? Use the prices I paid."
+        )
+
+    def solution(self, p):
+        return (
+            login("shop")
+            + pages("orders", "apis.shop.show_orders(access_token=shop_token)")
+            + "total = 0.0\n"
+            "for o in orders:\n"
+            "    if o['status'] == 'cancelled':\n"
+            "        continue\n"
+            "    for it in apis.shop.show_order(access_token=shop_token, order_id=o['id'])"
+            "['items']:\n"
+            "        prod = apis.shop.show_product(access_token=shop_token, "
+            "product_id=it['product_id'])\n"
+            f"        if prod['category'] == '{p['category']}':\n"
+            "            total += it['price'] * it['quantity']\n"
+            "apis.supervisor.complete_task(answer=round(total, 2))\n"
+        )
+
+    def answer(self, s, p):
+        return s.scalar(
+            "SELECT ROUND(COALESCE(SUM(i.price * i.quantity), 0), 2) FROM shop_order_items i "
+            "JOIN shop_orders o ON o.id = i.order_id JOIN shop_products p ON p.id = i.product_id "
+            "WHERE o.status != 'cancelled' AND p.category = ?",
+            p["category"],
+        )
+
+
+class EmailBalanceToManager(Scenario):
+    name, split, apps = "ch_email_balance", "test_challenge", ("phone", "wallet", "mail")
+
+    def sample(self, r, w):
+        return {
+            "balance": r.randrange(10000, 400000) / 100,
+            "rel": r.choice(["manager", "partner"]),
+        }
+
+    def setup(self, conn, p):
+        conn.execute("UPDATE wallet_users SET balance = ? WHERE id = 1", (p["balance"],))
+
+    def instruction(self, p):
+        return (
+            f"E-mail my {p['rel']} my current wallet balance: subject 'Balance', body "
+            "'My balance is $<amount>' with the amount to two decimals, e.g. $12.50."
+        )
+
+    def solution(self, p):
+        return login("phone", "wallet", "mail") + (
+            "c = apis.phone.search_contacts(access_token=phone_token, "
+            f"relationship='{p['rel']}')[0]\n"
+            "b = apis.wallet.show_balance(access_token=wallet_token)['balance']\n"
+            "apis.mail.send_email(access_token=mail_token, recipients=[c['email']], "
+            "subject='Balance', body=f'My balance is ${b:.2f}')\n"
+            "apis.supervisor.complete_task()\n"
+        )
+
+    def expect(self, s, p):
+        email = s.scalar("SELECT email FROM phone_contacts WHERE relationship = ?", p["rel"])
+        body = f"My balance is ${p['balance']:.2f}"
+        return [Added("mail_emails", recipients=email, subject="Balance", body=body)]
+
+
+class BuyCheapestWish(Scenario):
+    name, split, apps = "ch_buy_cheapest_wish", "test_challenge", ("shop",)
+
+    def sample(self, r, w):
+        ids = [x["id"] for x in w.rows("SELECT id FROM shop_products WHERE stock > 0 ORDER BY id")]
+        return {
+            "wish": sorted(r.sample(ids, 4)),
+            "card": r.choice(["Everyday Visa", "Travel Mastercard"]),
+        }
+
+    def setup(self, conn, p):
+        now = conn.execute("SELECT now FROM meta_clock").fetchone()[0]
+        conn.execute("DELETE FROM shop_wishlist")
+        conn.execute("DELETE FROM shop_cart")
+        conn.executemany(
+            "INSERT INTO shop_wishlist (product_id, added_at) VALUES (?, ?)",
+            [(i, now) for i in p["wish"]],
+        )
+
+    def instruction(self, p):
+        return (
+            "Buy the cheapest product on my shop wish list (one unit), ship it home and pay with "
+            f"my {p['card']} card, then remove it from the wish list."
+        )
+
+    def solution(self, p):
+        return (
+            login("shop")
+            + pages("wish", "apis.shop.show_wishlist(access_token=shop_token)")
+            + "best = min(wish, key=lambda x: (x['price'], x['id']))\n"
+            "apis.shop.add_to_cart(access_token=shop_token, product_id=best['id'])\n"
+            "addr = [a for a in apis.supervisor.show_addresses() if a['name'] == 'Home'][0]\n"
+            f"card = [c for c in apis.supervisor.show_payment_cards() if c['card_name'] == "
+            f"'{p['card']}'][0]\n"
+            "apis.shop.place_order(access_token=shop_token, address_id=addr['id'], "
+            "card_id=card['id'])\n"
+            "apis.shop.remove_from_wishlist(access_token=shop_token, product_id=best['id'])\n"
+            "apis.supervisor.complete_task()\n"
+        )
+
+    def expect(self, s, p):
+        prod = s.one(
+            "SELECT p.* FROM shop_wishlist w JOIN shop_products p ON p.id = w.product_id "
+            "ORDER BY p.price, p.id LIMIT 1"
+        )
+        card = s.scalar("SELECT id FROM supervisor_cards WHERE card_name = ?", p["card"])
+        home = s.scalar("SELECT id FROM supervisor_addresses WHERE name = 'Home'")
+        new = (s.scalar("SELECT MAX(id) FROM shop_orders") or 0) + 1
+        return [
+            Added("shop_orders", id=new, address_id=home, card_id=card, total=prod["price"]),
+            Added("shop_order_items", order_id=new, product_id=prod["id"], quantity=1),
+            Changed("shop_products", {"id": prod["id"]}, {"stock": prod["stock"] - 1}),
+            Removed("shop_wishlist", product_id=prod["id"]),
+        ]
+
+
+class MailPlaylist(Scenario):
+    name, split, apps = "ch_mail_playlist", "test_challenge", ("music", "phone", "mail")
+
+    def sample(self, r, w):
+        pl = r.choice(w.rows("SELECT * FROM music_playlists ORDER BY id"))
+        return {"playlist": pl["title"], "id": pl["id"], "rel": r.choice(["partner", "manager"])}
+
+    def instruction(self, p):
+        return (
+            f"E-mail my {p['rel']} the titles of the songs in my '{p['playlist']}' playlist, one "
+            f"per line in playlist order, with the subject '{p['playlist']}'."
+        )
+
+    def solution(self, p):
+        return login("music", "phone", "mail") + (
+            "pls = apis.music.show_playlists(access_token=music_token, page_limit=20)\n"
+            f"pl = [x for x in pls if x['title'] == '{p['playlist']}'][0]\n"
+            "ids = apis.music.show_playlist(access_token=music_token, "
+            "playlist_id=pl['id'])['song_ids']\n"
+            "titles = [apis.music.show_song(access_token=music_token, song_id=i)['title'] "
+            "for i in ids]\n"
+            "c = apis.phone.search_contacts(access_token=phone_token, "
+            f"relationship='{p['rel']}')[0]\n"
+            "apis.mail.send_email(access_token=mail_token, recipients=[c['email']], "
+            f"subject='{p['playlist']}', body='\\n'.join(titles))\n"
+            "apis.supervisor.complete_task()\n"
+        )
+
+    def expect(self, s, p):
+        titles = [
+            x["title"]
+            for x in s.rows(
+                "SELECT s.title FROM music_playlist_songs x JOIN music_songs s "
+                "ON s.id = x.song_id WHERE x.playlist_id = ? ORDER BY x.added_at, x.song_id",
+                p["id"],
+            )
+        ]
+        email = s.scalar("SELECT email FROM phone_contacts WHERE relationship = ?", p["rel"])
+        return [
+            Added("mail_emails", recipients=email, subject=p["playlist"], body="\n".join(titles))
+        ]
+
+
+class NoteFromEmail(Scenario):
+    name, split, apps = "ch_note_from_email", "test_challenge", ("mail", "notes")
+
+    def sample(self, r, w):
+        e = r.choice(
+            w.rows("SELECT * FROM mail_emails WHERE subject LIKE 'Book club%' ORDER BY id")
+        )
+        return {"id": e["id"], "sent_at": e["sent_at"], "title": r.choice(["Book club", "Reading"])}
+
+    def instruction(self, p):
+        return (
+            f"Create a note titled '{p['title']}' whose body is the text of the 'Book club' "
+            f"e-mail sent at {p['sent_at']}, tagged 'reading'."
+        )
+
+    def solution(self, p):
+        call = "apis.mail.search_emails(access_token=mail_token, query='Book club')"
+        return (
+            login("mail", "notes")
+            + pages("found", call)
+            + f"e = [e for e in found if e['sent_at'] == '{p['sent_at']}'][0]\n"
+            "body = apis.mail.show_email(access_token=mail_token, email_id=e['id'])['body']\n"
+            f"apis.notes.create_note(access_token=notes_token, title='{p['title']}', body=body, "
+            "tags=['reading'])\n"
+            "apis.supervisor.complete_task()\n"
+        )
+
+    def expect(self, s, p):
+        body = s.scalar("SELECT body FROM mail_emails WHERE id = ?", p["id"])
+        return [Added("notes_notes", title=p["title"], body=body, tags="reading")]

@@ -341,3 +341,67 @@ class RequestFromRelationship(Scenario):
             )
             for u in rows
         ]
+
+
+class DeclineReceivedPending(Scenario):
+    name, split, apps = "tn_decline_received_pending", "test_normal", ("wallet",)
+
+    def sample(self, r, w):
+        ids = [q["id"] for q in w.rows("SELECT id FROM wallet_requests WHERE payer_id = 1")]
+        return {"status": {str(i): r.choice(["pending", "paid", "declined"]) for i in ids}}
+
+    def setup(self, conn, p):
+        for i, status in p["status"].items():
+            conn.execute("UPDATE wallet_requests SET status = ? WHERE id = ?", (status, int(i)))
+
+    def instruction(self, p):
+        return "Decline every payment request I received on wallet that is still pending."
+
+    def solution(self, p):
+        call = (
+            "apis.wallet.show_received_payment_requests(access_token=wallet_token, "
+            "status='pending')"
+        )
+        return (
+            login("wallet") + pages("reqs", call) + "for q in reqs:\n"
+            "    apis.wallet.decline_payment_request(access_token=wallet_token, "
+            "payment_request_id=q['id'])\n"
+            "apis.supervisor.complete_task()\n"
+        )
+
+    def expect(self, s, p):
+        rows = s.rows("SELECT id FROM wallet_requests WHERE payer_id = 1 AND status = 'pending'")
+        return [Changed("wallet_requests", {"id": q["id"]}, {"status": "declined"}) for q in rows]
+
+
+class LibraryArtistCount(Scenario):
+    name, split, apps, answer_kind = (
+        "tn_library_artist_count",
+        "test_normal",
+        ("music",),
+        "number",
+    )
+
+    def sample(self, r, w):
+        a = r.choice(
+            w.rows(SONG_Q + " WHERE s.id IN (SELECT song_id FROM music_library) ORDER BY s.id")
+        )
+        return {"artist": a["artist"], "artist_id": a["artist_id"]}
+
+    def instruction(self, p):
+        return f"How many songs by {p['artist']} are in my music library?"
+
+    def solution(self, p):
+        return (
+            login("music")
+            + pages("lib", "apis.music.show_library(access_token=music_token)")
+            + f"n = len([s for s in lib if s['artist_name'] == '{p['artist']}'])\n"
+            "apis.supervisor.complete_task(answer=n)\n"
+        )
+
+    def answer(self, s, p):
+        return s.scalar(
+            "SELECT COUNT(*) FROM music_library l JOIN music_songs s ON s.id = l.song_id "
+            "WHERE s.artist_id = ?",
+            p["artist_id"],
+        )
