@@ -221,3 +221,19 @@ def test_files_paths_and_string_cap(backend):
         backend.call(
             "notes", "create_note", {"access_token": n, "title": "x", "body": "y" * 100_001}
         )
+
+
+def test_storage_quota_protects_the_parent(backend, monkeypatch):
+    from simlab.agents.world import api
+
+    t = token(backend, "notes")
+    size = backend._state_bytes()
+    monkeypatch.setattr(api, "MAX_STATE_BYTES", size + 200_000)
+    before = backend.conn.execute("SELECT COUNT(*) FROM notes_notes").fetchone()[0]
+    with pytest.raises(ApiError, match="507 storage quota"):
+        for _ in range(10):
+            backend.call(
+                "notes", "create_note", {"access_token": t, "title": "x", "body": "y" * 90_000}
+            )
+    after = backend.conn.execute("SELECT COUNT(*) FROM notes_notes").fetchone()[0]
+    assert before < after < before + 10  # the call that crossed the quota was rolled back

@@ -43,6 +43,7 @@ __all__ = [
 MAX_CALLS_PER_CELL = 1000
 PAGE_LIMIT_MAX = 20
 MAX_STRING = 100_000  # characters in any string argument (keeps states small)
+MAX_STATE_BYTES = 64 * 2**20  # the parent's copy of a state may not grow beyond this
 
 
 class ApiError(Exception):
@@ -445,6 +446,10 @@ class Backend:
                 username = self.user[app.username_kind]
                 self.tokens[token_for(self.seed, name, username)] = (name, username)
 
+    def _state_bytes(self) -> int:
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        return pages * self.conn.execute("PRAGMA page_size").fetchone()[0]
+
     # clock
     def now(self) -> str:
         return self.conn.execute("SELECT now FROM meta_clock WHERE id = 1").fetchone()[0]
@@ -493,6 +498,8 @@ class Backend:
             self.conn.execute("SAVEPOINT api_call")
             try:
                 result = method(**clean)
+                if self._state_bytes() > MAX_STATE_BYTES:
+                    raise ApiError(507, f"storage quota of {MAX_STATE_BYTES >> 20} MiB exceeded")
             except BaseException:
                 self.conn.execute("ROLLBACK TO api_call")
                 self.conn.execute("RELEASE api_call")
