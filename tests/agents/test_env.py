@@ -116,3 +116,19 @@ def test_cli_world_commands():
     assert r.exit_code == 0 and "TGC 0.0" in r.output
     r = runner.invoke(app, ["world", "show", "nope"])
     assert r.exit_code != 0 and "unknown task" in str(r.exception)
+
+
+def test_no_code_penalty_and_sft_conversation():
+    from simlab.agents.episodes import sft_conversation
+
+    t = get_task("wallet_balance_3")
+    with AgentEnv(t, raw_code=True, no_code_penalty=0.25) as env:
+        env.reset()
+        env.step("")
+        _, reward, done, info = env.step(t.solution())
+    assert done and info["evaluation"].success and reward == 0.75
+    conv = sft_conversation(t)
+    assert [m["role"] for m in conv[:2]] == ["system", "user"]
+    assistant = [m["content"] for m in conv if m["role"] == "assistant"]
+    assert len(assistant) == len(solution_cells(t.solution()))
+    assert conv[-1]["role"] == "assistant" and "complete_task" in conv[-1]["content"]

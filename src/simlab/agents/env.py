@@ -88,7 +88,9 @@ def render_context(ctx: dict[str, str]) -> str:
 class AgentEnv:
     """One task episode at a time. max_output_tokens: output kept per observation;
     count_tokens: the tokenizer's counter (default ~4 chars per token); raw_code: ``step``
-    receives a bare code cell instead of an assistant message with ```python blocks."""
+    receives a bare code cell instead of an assistant message with ```python blocks;
+    no_code_penalty: subtracted from the final reward per turn without code (default 0, as
+    the reference; the reward is floored at 0)."""
 
     def __init__(
         self,
@@ -99,9 +101,12 @@ class AgentEnv:
         count_tokens: Callable[[str], int] = approx_tokens,
         sandbox: SandboxConfig | None = None,
         raw_code: bool = False,
+        no_code_penalty: float = 0.0,
     ):
         self.task = task
         self.raw_code = raw_code
+        self.no_code_penalty = no_code_penalty
+        self.no_code_turns = 0
         self.max_turns = max_turns
         self.max_output_tokens = max_output_tokens
         self.count_tokens = count_tokens
@@ -129,6 +134,7 @@ class AgentEnv:
         )
         self.sandbox.start()
         self.turns = 0
+        self.no_code_turns = 0
         self._evaluation = None
         self.context = t.context()
         return render_context(self.context)
@@ -149,6 +155,7 @@ class AgentEnv:
             code = None
         if code is None:
             output, failed, seconds = NO_CODE, False, 0.0
+            self.no_code_turns += 1
         else:
             r = self.sandbox.run(code)
             output, failed, seconds = r.output or "Execution successful.", r.failed, r.seconds
@@ -166,7 +173,7 @@ class AgentEnv:
         if done:
             ev = self.evaluate()
             info["evaluation"] = ev
-            reward = ev.reward
+            reward = max(0.0, ev.reward - self.no_code_penalty * self.no_code_turns)
             self.sandbox.close()
         observation = f"{output}\n\n{render_context(self.context)}"
         return observation, reward, done, info

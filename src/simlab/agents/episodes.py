@@ -26,6 +26,7 @@ __all__ = [
     "noop_agent",
     "run_episode",
     "scripted_agent",
+    "sft_conversation",
     "solution_cells",
     "tgc_sgc",
 ]
@@ -120,6 +121,21 @@ def scripted_agent(task: Task, skip_prob: float = 0.0, seed: int = 0) -> Agent:
         return f"```python\n{cell}\n```"
 
     return act
+
+
+def sft_conversation(task: Task) -> list[Message]:
+    """The ground truth as a conversation for SFT baselines: one assistant turn per top-level
+    statement, each answered ``Execution successful.`` [LOOP App. C.1]."""
+    from simlab.agents.env import render_context
+
+    messages = [
+        {"role": "system", "content": system_prompt()},
+        {"role": "user", "content": render_context(task.context())},
+    ]
+    for cell in solution_cells(task.solution()):
+        messages.append({"role": "assistant", "content": f"```python\n{cell}\n```"})
+        messages.append({"role": "user", "content": "Execution successful."})
+    return messages[:-1]  # the conversation ends with the final complete_task call
 
 
 def noop_agent(task: Task) -> Agent:
