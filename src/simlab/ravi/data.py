@@ -27,7 +27,7 @@ import numpy as np
 
 from simlab.core.errors import DataError
 
-__all__ = ["HOSPITAL_SOURCE", "Hospital", "galaxy", "load_hospital"]
+__all__ = ["HOSPITAL_SOURCE", "Hospital", "galaxy", "load_hospital", "synthetic"]
 
 _GALAXY_KMS = (
     "9172 9350 9483 9558 9775 10227 10406 16084 16170 18419 18552 18600 18927 19052 19070 19330 "
@@ -119,3 +119,28 @@ def load_hospital(folder: str | Path) -> Hospital:
     if not np.allclose(trans.sum(axis=0), 1.0, atol=1e-4):
         raise DataError(f"{folder / 'letter_transition_matrix.csv'}: columns do not sum to 1")
     return Hospital(dirty, clean, probs, trans)
+
+
+def synthetic(seed: int = 0, n: int = 100, crp_alpha: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic DPMM data as in the paper's protocol: (x [n] float64, true labels [n] int).
+
+    A partition from CRP(``crp_alpha``), cluster (μ, τ) from the Normal–Gamma prior
+    (0, 1/100, 1/2, 1/2) (τ ∼ Gamma(shape 1/2, rate 1/2)), points drawn and shuffled. The
+    authors' own draw is not distributed; this one is reproducible from ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    z = np.zeros(n, dtype=int)
+    counts = [1]
+    for i in range(1, n):
+        p = np.array([*counts, crp_alpha], dtype=float) / (i + crp_alpha)
+        c = int(rng.choice(len(p), p=p))
+        if c == len(counts):
+            counts.append(0)
+        counts[c] += 1
+        z[i] = c
+    k = len(counts)
+    tau = rng.gamma(0.5, 1 / 0.5, size=k)
+    mu = rng.normal(0.0, 1 / np.sqrt(0.01 * tau))
+    x = rng.normal(mu[z], 1 / np.sqrt(tau[z]))
+    perm = rng.permutation(n)
+    return x[perm], z[perm]
