@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simlab.agents.world.api import ApiError, Backend
-from simlab.agents.world.db import View, copy_db
+from simlab.agents.world.db import View
 from simlab.agents.world.generate import World
 from simlab.agents.world.rng import rng, stable_int
 from simlab.agents.world.tasks import base
@@ -197,7 +197,3 @@ def get_task(task_id: str, seed: int = 0) -> Task:
         if t.id == task_id:
             return t
     raise ValueError(f"unknown task {task_id!r}; list them with `simlab agents world tasks`")
-
-
-def copy_state(conn: sqlite3.Connection) -> sqlite3.Connection:
-    return copy_db(conn)
