@@ -189,3 +189,26 @@ def test_worker_runs_without_environment_or_secrets():
         env = Path(f"/proc/{sb.proc.pid}/environ").read_bytes()
         assert env == b""
         assert os.path.realpath(f"/proc/{sb.proc.pid}/cwd") != os.getcwd()
+
+
+def _children() -> set[int]:
+    me, out = str(os.getpid()), set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{me}\n" in status:
+            out.add(int(pid))
+    return out
+
+
+def test_no_worker_outlives_its_sandbox():
+    backend = Backend(World.generate(0).copy(), 0)
+    before = _children()
+    sb = Sandbox(backend.call, config=SandboxConfig(timeout_s=0.5))
+    sb.run("x = 1")
+    sb.run("while True: pass")  # killed and restarted
+    assert len(_children() - before) == 1
+    sb.close()
+    assert _children() - before == set()
