@@ -206,8 +206,9 @@ class BuyCheapest(Scenario):
 
     def instruction(self, p):
         return (
-            f"Buy one of the cheapest in-stock product in the {p['category']} category; ship it "
-            f"to my {p['address']} address and pay with my {p['card']} card."
+            f"Buy one unit of the cheapest in-stock product in the {p['category']} category "
+            "(the lowest product id if several tie); ship it to my "
+            f"{p['address']} address and pay with my {p['card']} card."
         )
 
     def solution(self, p):
@@ -739,7 +740,8 @@ class BuyCheapestWish(Scenario):
 
     def instruction(self, p):
         return (
-            "Buy the cheapest product on my shop wish list (one unit), ship it home and pay with "
+            "Buy the cheapest product on my shop wish list (one unit; the lowest product id if "
+            "several tie), ship it home and pay with "
             f"my {p['card']} card, then remove it from the wish list."
         )
 
