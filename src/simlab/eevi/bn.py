@@ -179,6 +179,46 @@ def log_factors(bn: CompiledBN, vals):
     return table[rows, vals]
 
 
+_NARROW = 8  # levels at most this wide are scanned (padded) when they come in long runs
+_RUN = 4  # a run of at least this many narrow levels becomes one lax.scan
+
+
+def _plan(levels) -> list:
+    """Split levels into ("unroll", level) items and ("scan", (L, W) padded index array) runs.
+
+    Padding uses index n (a dummy column). Deep, narrow graphs (DIAS: 146 levels) then compile
+    to one small loop instead of hundreds of unrolled steps."""
+    plan, run = [], []
+
+    def flush():
+        if len(run) >= _RUN:
+            w = max(len(x) for x in run)
+            plan.append(("scan", np.stack([np.pad(x, (0, w - len(x)), constant_values=-1)
+                                           for x in run])))  # fmt: skip
+        else:
+            plan.extend(("unroll", x) for x in run)
+        run.clear()
+
+    for lev in levels:
+        if len(lev) <= _NARROW:
+            run.append(lev)
+        else:
+            flush()
+            plan.append(("unroll", lev))
+    flush()
+    return plan
+
+
+def _padded_tables(bn: CompiledBN):
+    """Gather tables with one extra dummy node n (card 1, no parents, row 0, value always 0)."""
+    n = bn.n
+    pidx = np.concatenate([bn.parent_idx, np.full((1, bn.parent_idx.shape[1]), n, np.int32)])
+    stride = np.concatenate([bn.parent_stride, np.zeros((1, bn.parent_stride.shape[1]), np.int32)])
+    offset = np.concatenate([bn.row_offset, np.zeros(1, np.int32)])
+    card = np.concatenate([bn.card, np.ones(1, np.int32)])
+    return pidx, stride, offset, card
+
+
 def sample(bn: CompiledBN, key, fixed_mask, fixed_vals, nodes=None, vals=None):
     """Ancestral sampling with fixed nodes: returns vals (P, n) int32.
 
@@ -186,21 +226,38 @@ def sample(bn: CompiledBN, key, fixed_mask, fixed_vals, nodes=None, vals=None):
     fixed_vals: (P, n) int (entries where the mask is false are ignored).
     nodes: static index array of the nodes to visit (default: all); other columns of ``vals``
     (default: ``fixed_vals``) are kept and must already hold every parent of a visited node.
-    Free nodes are drawn from their conditional prior by inverse CDF, u ∈ (0, 1].
+    Free nodes are drawn from their conditional prior by inverse CDF, u ∈ (0, 1]; the nodes of
+    one topological level are drawn together with one gather.
     """
+    n = bn.n
     fixed_vals = jnp.asarray(fixed_vals, jnp.int32)
     vals = fixed_vals if vals is None else jnp.asarray(vals, jnp.int32)
+    p = vals.shape[0]
     levels = bn.levels if nodes is None else bn.levels_of(nodes)
     cdf = jnp.asarray(bn.cdf_table, jnp.result_type(float))
-    p = vals.shape[0]
-    for lev, k in zip(levels, jax.random.split(key, len(levels))):
-        rows = _rows(bn, vals, lev)  # (P, m)
-        u = 1.0 - jax.random.uniform(k, (p, len(lev)), cdf.dtype)  # (0, 1]
-        drawn = jnp.sum(cdf[rows] < u[..., None], axis=-1).astype(jnp.int32)
-        drawn = jnp.minimum(drawn, bn.card[lev] - 1)
-        new = jnp.where(fixed_mask[lev], fixed_vals[:, lev], drawn)
-        vals = vals.at[:, lev].set(new)
-    return vals
+    pidx, stride, offset, card = _padded_tables(bn)
+    zero_col = jnp.zeros((p, 1), jnp.int32)
+    work = jnp.concatenate([vals, zero_col], axis=1)  # (P, n+1), column n = dummy
+    fvals = jnp.concatenate([fixed_vals, zero_col], axis=1)
+    fmask = jnp.concatenate([jnp.asarray(fixed_mask, bool), jnp.ones(1, bool)])
+    # one draw of uniforms for every node (a single RNG call keeps the compiled program small)
+    u_all = 1.0 - jax.random.uniform(key, (p, n + 1), cdf.dtype)  # (0, 1]
+
+    def step(work, lev, pidx_l, stride_l, offset_l, card_l):
+        rows = offset_l + jnp.sum(work[:, pidx_l] * stride_l, axis=-1)  # (P, m)
+        drawn = jnp.sum(cdf[rows] < u_all[:, lev][..., None], axis=-1).astype(jnp.int32)
+        drawn = jnp.minimum(drawn, card_l - 1)
+        new = jnp.where(fmask[lev], fvals[:, lev], drawn)
+        return work.at[:, lev].set(new)
+
+    for kind, item in _plan(levels):
+        if kind == "unroll":
+            work = step(work, item, pidx[item], stride[item], offset[item], card[item])
+        else:
+            idx = np.where(item < 0, n, item).astype(np.int32)  # (L, W)
+            xs = (idx, pidx[idx], stride[idx], offset[idx], card[idx])
+            work, _ = jax.lax.scan(lambda w, x: (step(w, *x), None), work, xs)
+    return work[:, :n]
 
 
 class BayesNet(GenerativeFunction):
