@@ -156,13 +156,21 @@ def _score_with_static(cam, ws, cfg, scene, obs, static, i, ti, qi):
     return jnp.where(_in_bounds(cfg, ti), ll, -jnp.inf)
 
 
-@partial(jax.jit, static_argnames=("cam", "ws", "cfg"))
-def score_object_poses(cam, ws, cfg: Config, scene, obs, t, q, i, t_cand, q_cand) -> jax.Array:
+@partial(jax.jit, static_argnames=("cam", "ws", "cfg", "batch_size"))
+def score_object_poses(
+    cam, ws, cfg: Config, scene, obs, t, q, i, t_cand, q_cand, batch_size: int = 1
+) -> jax.Array:
     """Scores (B,) of candidate poses t_cand (B, 3), q_cand (B, 4) for object i, the other
-    objects held at (t, q); one vmapped render + likelihood per candidate."""
+    objects held at (t, q); one render + likelihood per candidate, all in one jit call.
+
+    ``batch_size`` candidates are vmapped together (``lax.map``): on a CPU, 1 (a compiled
+    loop) is fastest, because vmapped scatters serialise badly; on a GPU use the whole batch.
+    """
     static = _others_zbuffer(cam, ws, cfg, scene, i, t, q)
-    return jax.vmap(lambda a, b: _score_with_static(cam, ws, cfg, scene, obs, static, i, a, b))(
-        t_cand, q_cand
+    return jax.lax.map(
+        lambda ab: _score_with_static(cam, ws, cfg, scene, obs, static, i, ab[0], ab[1]),
+        (t_cand, q_cand),
+        batch_size=batch_size if batch_size > 1 else None,
     )
 
 
