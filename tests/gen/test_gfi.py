@@ -19,6 +19,7 @@ from simlab.gen import (
 )
 from simlab.gen.distributions import bernoulli
 
+from .fast import jit0
 from .models import gauss3, mixed3
 
 
@@ -100,7 +101,7 @@ def test_g2_regenerate_weight_matches_brute_force():
 
 
 def test_gfi_under_jit_and_vmap():
-    @jax.jit
+    @jit0
     def run(key):
         keys = jax.random.split(key, 8)
         tr, w = jax.vmap(lambda k: gauss3.generate(k, ChoiceMap({"x": 1.3}), ()))(keys)

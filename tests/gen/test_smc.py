@@ -9,6 +9,7 @@ from simlab.gen import ChoiceMap, ImportanceK, Marginal, Target, select
 from simlab.gen.resampling import RESAMPLERS
 from simlab.gen.smc import SMCAlgorithm, csmc, smc
 
+from .fast import jit0
 from .ssm import hmm_forward, hmm_model, hmm_posterior_draw, kalman_loglik, lg_model
 from .stats import assert_mean_close, mean_se
 
@@ -17,8 +18,9 @@ from .stats import assert_mean_close, mean_se
 def lg_data():
     with jax.enable_x64(True):
         model = lg_model(50)
-        tr = model.simulate(jax.random.key(0), ())
-        ys = np.asarray(tr.choices[("steps", "y")])
+        ys = np.asarray(
+            jit0(lambda k: model.simulate(k, ()).choices[("steps", "y")])(jax.random.key(0))
+        )
     return model, ys, kalman_loglik(ys)
 
 
@@ -27,7 +29,7 @@ def test_g4_smc_matches_kalman(lg_data):
     obs = ChoiceMap({"y": ys})
     means = {}
     for method in ["systematic", "multinomial"]:
-        run = jax.jit(jax.vmap(lambda k, m=method: smc(k, model, obs, 100, resampling=m)))
+        run = jit0(jax.vmap(lambda k, m=method: smc(k, model, obs, 100, resampling=m)))
         res = run(jax.random.split(jax.random.key(1), 64))
         lz = np.asarray(res.log_z_hat)
         assert_mean_close(np.exp(lz - ll), 1.0, what=method)  # E[Ẑ] = Z
@@ -41,8 +43,12 @@ def test_g4_smc_matches_kalman(lg_data):
 def test_ess_threshold_extremes(lg_data):
     model, ys, _ = lg_data
     obs = ChoiceMap({"y": ys[:50]})
-    never = smc(jax.random.key(0), model, obs, 16, ess_threshold=0.0)
-    always = smc(jax.random.key(0), model, obs, 16, ess_threshold=1.0)
+    never, always = jit0(
+        lambda k: (
+            smc(k, model, obs, 16, ess_threshold=0.0),
+            smc(k, model, obs, 16, ess_threshold=1.0),
+        )
+    )(jax.random.key(0))
     assert not np.any(never.resampled)
     assert np.all(np.asarray(always.resampled)[1:])  # every step t ≥ 1
     # sequential IS: log Ẑ is exactly logmeanexp of the cumulative weights
@@ -67,14 +73,14 @@ def test_g5_csmc_reciprocal_unbiased_on_hmm():
         {("init", "z0"): jnp.asarray(draws[:, 0]), ("steps", "z"): jnp.asarray(draws[:, 1:])}
     )
     obs = ChoiceMap({"y": ys})
-    run = jax.jit(jax.vmap(lambda k, r: csmc(k, model, obs, N, r).log_z_hat_recip))
+    run = jit0(jax.vmap(lambda k, r: csmc(k, model, obs, N, r).log_z_hat_recip))
     lr = np.asarray(run(jax.random.split(jax.random.key(4), R), retained))
     assert_mean_close(np.exp(log_z - lr), 1.0, what="E[1/Ẑ_cSMC]·Z")
     m, se = mean_se(lr)
     assert m >= log_z - 3 * se
     # the plain SMC estimate on the same model: E[Ẑ] = Z and below log Z on average
     lz = np.asarray(
-        jax.jit(jax.vmap(lambda k: smc(k, model, obs, N).log_z_hat))(
+        jit0(jax.vmap(lambda k: smc(k, model, obs, N).log_z_hat))(
             jax.random.split(jax.random.key(5), R)
         )
     )
@@ -93,21 +99,21 @@ def test_smc_algorithm_as_sp_bounds_hmm():
     alg = SMCAlgorithm(model, 6)
     marg = Marginal(model, select(("steps", "y")), alg)
     keys = jax.random.split(jax.random.key(9), 300)
-    lower = np.asarray(jax.jit(jax.vmap(lambda k: marg.estimate_logpdf(k, obs)))(keys))
+    lower = np.asarray(jit0(jax.vmap(lambda k: marg.estimate_logpdf(k, obs)))(keys))
     assert_mean_close(np.exp(lower - log_z), 1.0, what="SMC marginal estimate")
-    z, log_w = jax.jit(lambda k: alg.random_weighted(k, target))(keys[0])
+    z, log_w = jit0(lambda k: alg.random_weighted(k, target))(keys[0])
     assert set(z.addresses()) == {("init", "z0"), ("steps", "z")}
     assert np.isfinite(log_w)
     # ImportanceK and SMC agree on what they estimate
     imp = Marginal(model, select(("steps", "y")), ImportanceK(None, 20))
-    li = np.asarray(jax.jit(jax.vmap(lambda k: imp.estimate_logpdf(k, obs)))(keys))
+    li = np.asarray(jit0(jax.vmap(lambda k: imp.estimate_logpdf(k, obs)))(keys))
     assert_mean_close(np.exp(li - log_z), 1.0, what="IS marginal estimate")
 
 
 @pytest.mark.parametrize("method", sorted(RESAMPLERS))
 def test_resampling_is_unbiased(method):
     w = jnp.log(jnp.array([0.05, 0.4, 0.15, 0.3, 0.1]))
-    fn = jax.jit(jax.vmap(lambda k: jnp.bincount(RESAMPLERS[method](k, w), length=5)))
+    fn = jit0(jax.vmap(lambda k: jnp.bincount(RESAMPLERS[method](k, w), length=5)))
     counts = np.asarray(fn(jax.random.split(jax.random.key(0), 4000)))
     assert counts.sum(1).min() == 5
     for i in range(5):

@@ -19,6 +19,7 @@ from simlab.gen import (
     gen,
 )
 
+from .fast import jit0
 from .models import gauss3
 from .stats import assert_mean_close
 
@@ -69,7 +70,7 @@ def _check(alg, outcomes, seed):
     target = Target(toy, (), ChoiceMap({"y": 1}))
     R = 4000
     keys = jax.random.split(jax.random.key(seed), R)
-    est = jax.jit(
+    est = jit0(
         jax.vmap(
             lambda k: jnp.stack(
                 [alg.estimate_logpdf(k, ChoiceMap({"z": z}), target) for z in range(4)]
@@ -79,7 +80,7 @@ def _check(alg, outcomes, seed):
     est = np.asarray(est)
     for z in range(4):  # unbiased density estimate of the algorithm's output
         assert_mean_close(np.exp(est[:, z]), q_out[z], k=3.5, what=f"q_out({z})")
-    z, log_w = jax.jit(jax.vmap(lambda k: alg.random_weighted(k, target)))(keys)
+    z, log_w = jit0(jax.vmap(lambda k: alg.random_weighted(k, target)))(keys)
     z = np.asarray(z["z"])
     counts = np.bincount(z, minlength=4)
     assert st.chisquare(counts, R * q_out).pvalue > 1e-3

@@ -12,6 +12,7 @@ import pytest
 from simlab.gen import ChoiceMap, categorical_logits, gen, normal, select
 from simlab.gen.vi import elbo, iwelbo, neg_elbo, sleep_objective
 
+from .fast import jit0
 from .models import LOG_P_X, gauss3
 from .stats import assert_mean_close, mean_se
 from .test_mcmc import P_A, P_B, P_Y, disc
@@ -41,7 +42,7 @@ def exact_elbo(p):
 
 
 def test_g9_elbo_gradient_matches_finite_differences():
-    f = jax.jit(lambda p: elbo(jax.random.key(5), gauss3, mf_guide, p, OBS, K=4))
+    f = jit0(lambda p: elbo(jax.random.key(5), gauss3, mf_guide, p, OBS, K=4))
     g = jax.grad(lambda p: elbo(jax.random.key(5), gauss3, mf_guide, p, OBS, K=4))(P0)
     eps = 1e-6
     fd = np.array([(f(P0 + eps * e) - f(P0 - eps * e)) / (2 * eps) for e in np.eye(4)])
@@ -49,7 +50,7 @@ def test_g9_elbo_gradient_matches_finite_differences():
 
 
 def test_g9_elbo_unbiased_value_and_gradient():
-    run = jax.jit(
+    run = jit0(
         jax.vmap(lambda k: jax.value_and_grad(lambda p: elbo(k, gauss3, mf_guide, p, OBS))(P0))
     )
     vals, grads = run(jax.random.split(jax.random.key(0), 4000))
@@ -67,7 +68,7 @@ def test_g9_elbo_unbiased_value_and_gradient():
 def test_g9_iwelbo_monotone_in_k():
     means = []
     for K in (1, 4, 32):
-        run = jax.jit(jax.vmap(lambda k, K=K: iwelbo(k, gauss3, mf_guide, P0, OBS, K=K)))
+        run = jit0(jax.vmap(lambda k, K=K: iwelbo(k, gauss3, mf_guide, P0, OBS, K=K)))
         v = np.asarray(run(jax.random.split(jax.random.key(K), 1000)))
         means.append(mean_se(v))
     for (m1, s1), (m2, s2) in itertools.pairwise(means):
@@ -75,7 +76,7 @@ def test_g9_iwelbo_monotone_in_k():
     assert means[-1][0] <= LOG_P_X + 3 * means[-1][1]
     assert_mean_close(
         np.asarray(
-            jax.jit(jax.vmap(lambda k: iwelbo(k, gauss3, mf_guide, P0, OBS, K=1)))(
+            jit0(jax.vmap(lambda k: iwelbo(k, gauss3, mf_guide, P0, OBS, K=1)))(
                 jax.random.split(jax.random.key(9), 1000)
             )
         ),
@@ -111,7 +112,7 @@ def test_g9_reinforce_on_discrete_guide():
             lambda lg: elbo(k, disc, disc_guide, lg, obs, estimator="reinforce", baseline=-1.5)
         )(logits)
 
-    vals, grads = jax.jit(jax.vmap(one))(jax.random.split(jax.random.key(1), 4000))
+    vals, grads = jit0(jax.vmap(one))(jax.random.split(jax.random.key(1), 4000))
     # 13 simultaneous checks: 4 SE each keeps the family-wise false-alarm rate below 0.1 %
     assert_mean_close(vals, float(exact(logits)), k=4.0, what="ELBO value")
     exact_g = np.asarray(jax.grad(exact)(logits))
@@ -135,7 +136,7 @@ def test_sleep_objective_recovers_exact_posterior():
 
     # a fixed sample of 4096 (z, x) pairs: the objective is a deterministic regression whose
     # optimum is within sampling error (~0.02) of the exact posterior's parameters
-    @jax.jit
+    @jit0
     def step(params, state):
         loss, g = jax.value_and_grad(
             lambda p: -sleep_objective(jax.random.key(0), gauss3, amortised, p, select("x"), K=4096)

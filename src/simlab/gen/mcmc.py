@@ -117,19 +117,33 @@ def involutive_mh(key, trace: Trace, proposal, proposal_args, involution, check:
     vectors). Discrete coordinates must map bijectively. ``check=True`` (concrete values only)
     applies f twice and asserts it returns (τ, u) and that the log-Jacobians sum to 0.
     """
-    k1, k2, k3 = jax.random.split(rng.raw(key), 3)
     args = tuple(proposal_args)
-    u, log_q_fwd, _ = proposal.propose(k1, (trace, *args))
-    changes, u_new, logdet = _apply_involution(involution, trace.choices, u, trace.args)
-    new, w, _ = trace.gen_fn.update(k2, trace, changes)
-    log_q_bwd, _ = proposal.assess(u_new, (new, *args))
-    if check:
-        _check_involution(involution, trace, u, new, u_new, changes, logdet)
-    return _accept(k3, w + log_q_bwd - log_q_fwd + logdet, new, trace)
+
+    def step(key, trace):
+        k1, k2, k3 = jax.random.split(rng.raw(key), 3)
+        u, log_q_fwd, _ = proposal.propose(k1, (trace, *args))
+        changes, u_new, logdet = _apply_involution(involution, trace.choices, u, trace.args)
+        new, w, _ = trace.gen_fn.update(k2, trace, changes)
+        log_q_bwd, _ = proposal.assess(u_new, (new, *args))
+        out = _accept(k3, w + log_q_bwd - log_q_fwd + logdet, new, trace)
+        if not check:
+            return out, None
+        back = _apply_involution(involution, new.choices, u_new, new.args)
+        return out, (u, changes, logdet, back)
+
+    if not check:
+        return step(key, trace)[0]
+    leaves = jax.tree_util.tree_leaves((key, trace))
+    if any(isinstance(x, jax.core.Tracer) for x in leaves):
+        raise ValueError(
+            "involutive_mh(check=True) needs concrete inputs: call it outside jit/vmap"
+        )
+    out, (u, changes, logdet, back) = jax.jit(step)(key, trace)
+    _check_involution(trace, u, changes, logdet, *back)
+    return out
 
 
-def _check_involution(involution, trace, u, new, u_new, changes, logdet):
-    back, u_back, logdet_back = _apply_involution(involution, new.choices, u_new, new.args)
+def _check_involution(trace, u, changes, logdet, back, u_back, logdet_back):
     problems = []
     for a in changes.addresses():
         if not np.allclose(np.asarray(back[a]), np.asarray(trace.choices[a]), atol=1e-8):
