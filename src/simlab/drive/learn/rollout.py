@@ -27,23 +27,29 @@ import jax.numpy as jnp
 __all__ = ["rollout"]
 
 
-def rollout(policy, env, env_state, obs, obs_key, ep_return, key, steps, store_obs=True):
+def rollout(
+    policy, env, env_state, obs, obs_key, ep_return, key, steps, store_obs=True, greedy=False
+):
     """Run ``steps`` self-play steps with ``lax.scan``.
 
     ``obs`` = env.observe(env_state, obs_key) is the current observation.
-    Returns ((env_state, obs, obs_key, ep_return), traj) where traj holds per-step arrays [T, W, A]:
-    obs (or the pre-step ``state`` and observation ``obs_key`` when ``store_obs`` is False,
-    so the update rebuilds observations), action, logp, value, reward, terminated, truncated,
-    final_value, learn, alive; and per-step scalars [T]: every event sum, ``lives`` (lives
-    ended) and ``life_return`` (summed return of those lives). ``ep_return`` [W, A] carries
-    each agent's running return across rollouts.
+    Returns ((env_state, obs, obs_key, ep_return), traj) where traj holds per-step arrays
+    [T, W, A]: obs (or, when ``store_obs`` is False, the pre-step ``state`` and observation
+    ``obs_key`` so the update rebuilds observations; neither when it is None), action, logp,
+    value, reward, terminated, truncated, final_value, learn, alive; and per-step scalars
+    [T]: every event sum, ``lives`` (lives ended) and ``life_return`` (summed return of those
+    lives). ``ep_return`` [W, A] carries each agent's running return across rollouts.
+    ``greedy`` takes the most likely action (evaluation) instead of sampling.
     """
 
     def step(carry, k):
         env_state, obs, ep_ret, obs_key = carry
         k_act, k_env, k_obs = jax.random.split(k, 3)
         logits, value = policy(obs)
-        action = jax.random.categorical(k_act, logits).astype(jnp.int32)
+        if greedy:
+            action = jnp.argmax(logits, -1).astype(jnp.int32)
+        else:
+            action = jax.random.categorical(k_act, logits).astype(jnp.int32)
         logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[..., None], -1)[..., 0]
         new_state, reward, term, trunc, info = env.step(env_state, action, k_env)
         new_obs = env.observe(new_state, k_obs)
@@ -76,7 +82,7 @@ def rollout(policy, env, env_state, obs, obs_key, ep_return, key, steps, store_o
         }
         if store_obs:
             out["obs"] = obs
-        else:
+        elif store_obs is not None:
             out["state"] = env_state
             out["obs_key"] = obs_key
         carry = (new_state, new_obs, jnp.where(done, 0.0, ret), k_obs)

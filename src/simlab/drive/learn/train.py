@@ -105,8 +105,7 @@ class Trainer:
         self.env = env
         self.total = total_iterations or cfg.iterations
         self.tx = make_optimizer(cfg.ppo)
-        probe = env.reset(jax.random.PRNGKey(0))
-        obs = jax.eval_shape(env.observe, probe, jax.random.PRNGKey(0))
+        obs = jax.eval_shape(lambda k: env.observe(env.reset(k), k), jax.random.PRNGKey(0))
         self.spec = obs_spec(obs)
         self.num_worlds = jax.tree_util.tree_leaves(obs)[0].shape[0]
         if self.num_worlds % cfg.shards:
@@ -161,10 +160,9 @@ class Trainer:
         """A fresh training state from ``cfg.seed``."""
         k_pol, k_env, k_obs, key = jax.random.split(jax.random.PRNGKey(self.cfg.seed), 4)
         policy = make_policy(self.spec, POLICY_CONFIGS[self.cfg.net], k_pol)
-        env_state = self.env.reset(k_env)
-        ep_return = jnp.zeros(
-            jax.tree_util.tree_leaves(self.env.observe(env_state, k_obs))[0].shape[:2], jnp.float32
-        )
+        env_state = _reset_jit(self.env, k_env)
+        obs = jax.eval_shape(self.env.observe, env_state, k_obs)
+        ep_return = jnp.zeros(jax.tree_util.tree_leaves(obs)[0].shape[:2], jnp.float32)
         ts = TrainState(
             policy=policy,
             opt_state=self.tx.init(eqx.filter(policy, eqx.is_array)),
@@ -261,6 +259,11 @@ class Trainer:
 
 
 @eqx.filter_jit
+def _reset_jit(env, key):
+    return env.reset(key)
+
+
+@eqx.filter_jit
 def _iterate_jit(ts, env, trainer, total):
     # Module level so every Trainer with an equal (hashable) configuration shares one
     # compiled program: a resumed run does not recompile.
@@ -281,7 +284,7 @@ def summarize(m: dict, dt: float | None = None) -> dict[str, float]:
     km = events.get("distance", 0.0) / 1000.0
     out["km"] = km
     for name, v in events.items():
-        if name == "distance":
+        if name in ("distance", "speed"):  # totals, not events
             continue
         out[f"{name}_per_life"] = v / lives
         out[f"{name}_per_km"] = v / km if km > 0 else float("nan")

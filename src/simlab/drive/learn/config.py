@@ -1,0 +1,120 @@
+"""The ``simlab drive train|eval`` configuration: presets from §8's table, TOML, overrides.
+
+``DriveConfig`` nests the training loop (``train``, with ``train.ppo``), the simulator
+(``env``, ``simlab.drive.config.EnvConfig``), the maps and the evaluation. Presets:
+
+| preset | net | worlds × A_max × T | minibatch |
+|---|---|---|---|
+| smoke | smoke | 8 × 8 × 16 | 256 |
+| cpu | cpu | 64 × 32 × 64 | 8192 |
+| full | full | 4800 × 150 × 128 (one GPU's share) | 32000 |
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from simlab.core.config import from_dict, parse_override, read_toml, to_dict
+from simlab.core.errors import ConfigError
+from simlab.drive.config import EnvConfig
+from simlab.drive.learn.ppo import PPOConfig
+from simlab.drive.learn.train import TrainConfig
+
+__all__ = ["PRESETS", "DriveConfig", "EvalConfig", "MapsConfig", "load_drive_config"]
+
+
+@dataclass(frozen=True)
+class MapsConfig:
+    """Procedural training maps (seeded) and the held-out seed used for evaluation."""
+
+    procedural: int = 3
+    seed: int = 0
+    eval_seed: int = 1000
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Periodic / CLI evaluation size; ``mode`` longform applies §10.2's protocol."""
+
+    worlds: int = 8
+    steps: int = 400
+    mode: Literal["standard", "longform"] = "standard"
+    seed: int = 12345
+
+
+@dataclass(frozen=True)
+class DriveConfig:
+    worlds: int = 64
+    train: TrainConfig = field(default_factory=TrainConfig)
+    env: EnvConfig = field(default_factory=EnvConfig)
+    maps: MapsConfig = field(default_factory=MapsConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+PRESETS: dict[str, DriveConfig] = {
+    "smoke": DriveConfig(
+        worlds=8,
+        train=TrainConfig(net="smoke", rollout=16, ppo=PPOConfig(minibatch=256)),
+        env=EnvConfig(n_agents=8),
+    ),
+    "cpu": DriveConfig(
+        worlds=64,
+        train=TrainConfig(net="cpu", rollout=64, ppo=PPOConfig(minibatch=8192)),
+        env=EnvConfig(n_agents=32),
+    ),
+    "full": DriveConfig(
+        worlds=4800,
+        train=TrainConfig(net="full", rollout=128, store_obs=False, ppo=PPOConfig(minibatch=32000)),
+        env=EnvConfig(n_agents=150),
+    ),
+}
+
+
+def longform_env(cfg: EnvConfig) -> EnvConfig:
+    """§10.2: 15 Hz, 50 agents, 9,000-step episodes, 40 observed agents, conservative
+    conditioning, default lights, half noise, no dropout, no erratic drivers."""
+    return dataclasses.replace(
+        cfg,
+        dt=1 / 15,
+        n_agents=50,
+        random_agent_count=False,
+        max_steps=9000,
+        n_partners=40,
+        conservative=True,
+        randomize_lights=False,
+        noise_scale=0.5,
+        training=False,
+        p_blind=0.0,
+        p_braking=0.0,
+    )
+
+
+def _merge(base: dict, data: dict) -> dict:
+    out = dict(base)
+    for k, v in data.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_drive_config(
+    preset: str = "cpu", path: str | Path | None = None, overrides: tuple[str, ...] = ()
+) -> DriveConfig:
+    """Preset defaults, then the TOML file at ``path``, then ``a.b=value`` overrides."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
+    data: dict[str, Any] = to_dict(PRESETS[preset])
+    where = f"preset {preset}"
+    if path is not None:
+        data = _merge(data, read_toml(path))
+        where = str(path)
+    for text in overrides:
+        keys, value = parse_override(text)
+        patch: dict[str, Any] = value
+        for k in reversed(keys):
+            patch = {k: patch}
+        data = _merge(data, patch)
+        where = f"{where} + --set"
+    return from_dict(DriveConfig, data, where=where)
