@@ -108,3 +108,25 @@ def joint_entropy_enum(net: BifNetwork, vars: Sequence[str]) -> float:
         key = tuple(state[pos[v]] for v in vars)
         probs[key] = probs.get(key, 0.0) + lp
     return _entropy_of(np.asarray(list(probs.values())))
+
+
+def batched_joint(
+    net: BifNetwork, keep: Sequence[str], observed: Sequence[str], values: np.ndarray
+) -> np.ndarray:
+    """p(keep, observed = values[b]) for a batch of B evidence assignments, one contraction.
+
+    Each observed variable gets a one-hot factor (B, card) sharing a batch index b, so the
+    contraction path is found once for the whole batch. values: (B, len(observed)) state
+    indices. Returns (B, card(k) for k in keep), float64; its sum over ``keep`` is p(o_b).
+    """
+    values = np.asarray(values)
+    sym = {v: i for i, v in enumerate(net.variables)}
+    b = len(sym)
+    args: list = []
+    for v in net.variables:
+        args += [net.cpts[v], [sym[u] for u in (*net.parents[v], v)]]
+    for j, v in enumerate(observed):
+        onehot = np.zeros((len(values), net.card(v)))
+        onehot[np.arange(len(values)), values[:, j]] = 1.0
+        args += [onehot, [b, sym[v]]]
+    return opt_einsum.contract(*args, [b, *(sym[k] for k in keep)], optimize="greedy")

@@ -101,16 +101,16 @@ CHUNK = 8  # target masks per compiled call (a fixed shape, so one compilation s
 _CACHE: dict = {}
 
 
-def _compiled(bn: CompiledBN, outer_shape, K: int):
-    """The AOT-compiled lw_log_marginal_bounds for (bn, outer shape, K), cached."""
-    key = (bn, tuple(outer_shape), K, jnp.result_type(float))
+def _compiled(bn: CompiledBN, outer_shape, K: int, chunk: int):
+    """The AOT-compiled lw_log_marginal_bounds for (bn, outer shape, K, chunk), cached."""
+    key = (bn, tuple(outer_shape), K, chunk, jnp.result_type(float))
     if key not in _CACHE:
         spec = jax.ShapeDtypeStruct
         _CACHE[key] = lw_log_marginal_bounds.lower(
             bn,
             jax.random.key(0),
             spec(tuple(outer_shape), jnp.int32),
-            spec((CHUNK, bn.n), jnp.bool_),
+            spec((chunk, bn.n), jnp.bool_),
             K,
             spec((bn.n,), jnp.bool_),
         ).compile()
@@ -136,15 +136,16 @@ def bn_entropy_bounds(
     n = outer_vals.shape[0]
     masks = np.stack([bn.mask(t) for t in targets]) if targets else np.zeros((0, bn.n), bool)
     bg_mask = jnp.asarray(_background(bn, background)[0])
-    n_chunks = -(-len(targets) // CHUNK)
-    padded = np.zeros((n_chunks * CHUNK, bn.n), bool)
+    chunk = max(1, min(CHUNK, len(targets)))
+    n_chunks = -(-len(targets) // chunk)
+    padded = np.zeros((n_chunks * chunk, bn.n), bool)
     padded[: len(targets)] = masks
     t0 = time.perf_counter()
-    fn = _compiled(bn, outer_vals.shape, K)
+    fn = _compiled(bn, outer_vals.shape, K, chunk)
     t1 = time.perf_counter()
     lows, ups = [], []
     for j, k in enumerate(jax.random.split(key, n_chunks)):
-        lo, up = fn(k, outer_vals, jnp.asarray(padded[j * CHUNK : (j + 1) * CHUNK]), bg_mask)
+        lo, up = fn(k, outer_vals, jnp.asarray(padded[j * chunk : (j + 1) * chunk]), bg_mask)
         lows.append(lo)
         ups.append(up)
     lower, upper = jax.block_until_ready((jnp.concatenate(lows), jnp.concatenate(ups)))
