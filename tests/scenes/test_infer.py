@@ -155,3 +155,38 @@ def test_pose_mh_recovers_a_rendered_pose():
         jnp.asarray([[1.0, 0, 0, 0]]),
     )
     assert float(lls[-1]) > float(lls[0]) and float(lls[-1]) <= float(truth) + 50
+
+
+@jax.jit
+def _run_icp_kernel(keys, t, q):
+    # a deterministic stand-in for ICP: contract half-way towards the mode (any deterministic
+    # map of the pose must leave the target invariant under the mixture proposal)
+    def icp_fn(a, b):
+        return MU + 0.5 * (a - MU), b
+
+    def one(key, ti, qi):
+        def rep(c, k):
+            ti, qi, n = c
+            cur = _log_target(ti, qi)
+            ti, qi, _, ok = infer.icp_mixture_kernel(
+                k, ti, qi, cur, _log_target, icp_fn, 0.003, 5000.0
+            )
+            return (ti, qi, n + ok), None
+
+        (ti, qi, n), _ = jax.lax.scan(rep, (ti, qi, 0), jax.random.split(key, 4))
+        return ti, n
+
+    return jax.vmap(one)(keys, t, q)
+
+
+def test_icp_mixture_move_leaves_target_invariant():
+    t0, q0 = _exact_samples(4, N)
+    t1, n_acc = _run_icp_kernel(
+        jax.random.split(jax.random.key(2), N),
+        jnp.asarray(t0, jnp.float32),
+        jnp.asarray(q0, jnp.float32),
+    )
+    assert np.asarray(n_acc).mean() > 0.3  # of 4 moves
+    ref = _exact_samples(5, N)[0]
+    for k in range(3):
+        assert stats.ks_2samp(np.asarray(t1)[:, k], ref[:, k]).pvalue > 1e-3

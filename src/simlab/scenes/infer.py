@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simlab.scenes.camera import Intrinsics, unproject_depth
-from simlab.scenes.dists import gaussian_vmf_pose_sample
+from simlab.scenes.dists import gaussian_vmf_pose_logpdf, gaussian_vmf_pose_sample
 from simlab.scenes.geometry import pose_from_tq, quat_multiply
 from simlab.scenes.likelihood import Observation, Workspace, exact_loglik, windowed_loglik
 from simlab.scenes.render import scene_zbuffer, to_depth
@@ -45,6 +45,8 @@ __all__ = [
     "grid_kernel",
     "grid_move",
     "grid_offsets",
+    "icp_mixture_kernel",
+    "icp_move",
     "log_likelihood",
     "make_scene",
     "mh_sweeps",
@@ -298,6 +300,83 @@ def grid_move(
 
     (ti, acc), _ = jax.lax.scan(one, (t[i], 0), jax.random.split(key, steps))
     return t.at[i].set(ti), q, acc
+
+
+def icp_mixture_kernel(key, ti, qi, cur, log_target, icp_fn, sigma, kappa):
+    """One MH step with q(T'|T) = ½·GVMF(T'; T, σ, κ) + ½·GVMF(T'; icp(T), σ, κ) (spec §6.3).
+
+    ``icp_fn(t, q) -> (t, q)`` must be a deterministic function of the pose (the reverse
+    density runs it again from the proposal). Returns (ti, qi, cur, accepted).
+    """
+    kc, kp, ku = jax.random.split(key, 3)
+    ta, qa = icp_fn(ti, qi)
+    use_icp = jax.random.bernoulli(kc)
+    t2, q2 = gaussian_vmf_pose_sample(
+        kp, jnp.where(use_icp, ta, ti), jnp.where(use_icp, qa, qi), sigma, kappa
+    )
+    tb, qb = icp_fn(t2, q2)
+    half = jnp.log(0.5)
+
+    def mix(to_t, to_q, c1, c2):
+        a = gaussian_vmf_pose_logpdf(to_t, to_q, c1[0], c1[1], sigma, kappa)
+        b = gaussian_vmf_pose_logpdf(to_t, to_q, c2[0], c2[1], sigma, kappa)
+        return jnp.logaddexp(half + a, half + b)
+
+    log_fwd = mix(t2, q2, (ti, qi), (ta, qa))
+    log_bwd = mix(ti, qi, (t2, q2), (tb, qb))
+    new = log_target(t2, q2)
+    ok = jnp.log(jax.random.uniform(ku)) < new - cur + log_bwd - log_fwd
+    ok = ok & jnp.isfinite(new)
+    return jnp.where(ok, t2, ti), jnp.where(ok, q2, qi), jnp.where(ok, new, cur), ok
+
+
+@partial(jax.jit, static_argnames=("cam", "ws", "cfg", "steps", "outer", "inner"))
+def icp_move(
+    key,
+    cam,
+    ws: Workspace,
+    cfg: Config,
+    scene,
+    obs,
+    t,
+    q,
+    i,
+    steps: int = 5,
+    sigma: float = 0.001,
+    kappa: float = 5000.0,
+    outer: int = 5,
+    inner: int = 10,
+):
+    """``steps`` ICP-mixture MH moves on object i (spec §6.3; default (σ, κ) = (1 mm, 5000)).
+
+    Unexplained points are those > 1 cm from the other objects' render; ICP registers i's
+    rendered visible surface onto them. Returns (t, q, number accepted).
+    """
+    from simlab.scenes.icp import icp_pose, unexplained_points
+
+    static = _others_zbuffer(cam, ws, cfg, scene, i, t, q)
+    mask = unexplained_points(obs, unproject_depth(cam, to_depth(static)))
+
+    def render_i(ti, qi):
+        z = object_zbuffer(cam, ws, cfg, scene, i, ti, qi)
+        return jnp.where(z < static, z, 1e9)
+
+    def log_target(ti, qi):
+        return _score_with_static(cam, ws, cfg, scene, obs, static, i, ti, qi)
+
+    def one(c, k):
+        ti, qi, cur, acc = c
+        k_icp, k_mh = jax.random.split(k)
+
+        def icp_fn(a, b):
+            return icp_pose(k_icp, cam, render_i, obs, mask, a, b, outer, inner)
+
+        ti, qi, cur, ok = icp_mixture_kernel(k_mh, ti, qi, cur, log_target, icp_fn, sigma, kappa)
+        return (ti, qi, cur, acc + ok), None
+
+    init = (t[i], q[i], log_target(t[i], q[i]), 0)
+    (ti, qi, _, acc), _ = jax.lax.scan(one, init, jax.random.split(key, steps))
+    return t.at[i].set(ti), q.at[i].set(qi), acc
 
 
 def n_steps_per_sweep(n_objects: int, moves=(DRIFTS, FLIPS)) -> int:
