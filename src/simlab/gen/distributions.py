@@ -256,8 +256,9 @@ def _inverse_cdf(key, probs):
 def _cat_logpdf(v, probs):
     n = probs.shape[-1]
     ok = (v >= 0) & (v < n)
-    vi = jnp.clip(v, 0, n - 1).astype(jnp.int32)
-    p = jnp.take_along_axis(probs, vi[..., None], -1)[..., 0]
+    batch = jnp.broadcast_shapes(jnp.shape(v), probs.shape[:-1])
+    vi = jnp.broadcast_to(jnp.clip(v, 0, n - 1).astype(jnp.int32), batch)
+    p = jnp.take_along_axis(jnp.broadcast_to(probs, (*batch, n)), vi[..., None], -1)[..., 0]
     return jnp.where(ok, jnp.log(p), -jnp.inf)
 
 
