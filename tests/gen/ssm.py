@@ -80,3 +80,20 @@ def hmm_posterior_draw(rng, ys, alphas):
         w = alphas[t] * TRANS[:, z[t + 1]]
         z[t] = rng.choice(3, p=w / w.sum())
     return z
+
+
+V_OPT = 1.0 / (1.0 / Q + 1.0 / R)
+
+
+@gen
+def lg_optimal_proposal(t, x, i, obs_t):
+    """p(x_t | x_{t−1}, y_t) for the linear-Gaussian SSM (the locally optimal proposal)."""
+    m = V_OPT * (A * x / Q + obs_t["y"] / R)
+    t("x", normal, m, np.sqrt(V_OPT))
+
+
+@gen
+def hmm_optimal_proposal(t, z, i, obs_t):
+    """p(z_t | z_{t−1}, y_t) ∝ TRANS[z_{t−1}, z_t] EMIT[z_t, y_t]."""
+    w = jnp.asarray(TRANS)[z] * jnp.asarray(EMIT)[:, obs_t["y"]]
+    t("z", categorical, w / jnp.sum(w))
