@@ -381,3 +381,40 @@ def icp_move(
 
 def n_steps_per_sweep(n_objects: int, moves=(DRIFTS, FLIPS)) -> int:
     return n_objects * sum(len(m) for m in moves)
+
+
+def run_floating(
+    key,
+    cam: Intrinsics,
+    ws: Workspace,
+    cfg: Config,
+    scene: Scene,
+    obs: Observation,
+    t,
+    q,
+    sweeps: int = 50,
+    icp_every: int = 10,
+    icp_steps: int = 3,
+    callback=None,
+):
+    """3DP3* pose inference (every object floating): blocks of ``icp_every`` MH sweeps
+    (drifts + flips), each followed by ``icp_steps`` ICP-mixture moves per object
+    (``icp_steps = 0`` disables them). Returns (t (N, 3), q (N, 4), log-target history).
+
+    ``callback(done_sweeps, total)`` is called after each block (for progress bars).
+    """
+    history = []
+    done = 0
+    n = t.shape[0]
+    while done < sweeps:
+        block = min(icp_every, sweeps - done)
+        key, k1, k2 = jax.random.split(key, 3)
+        t, q, lls, _ = mh_sweeps(k1, cam, ws, cfg, scene, obs, t, q, block)
+        history += [float(x) for x in lls]
+        if icp_steps > 0:
+            for i, k in enumerate(jax.random.split(k2, n)):
+                t, q, _ = icp_move(k, cam, ws, cfg, scene, obs, t, q, i, steps=icp_steps)
+        done += block
+        if callback is not None:
+            callback(done, sweeps)
+    return t, q, history
