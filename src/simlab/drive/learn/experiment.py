@@ -49,8 +49,8 @@ def run_training(
     held_out = eval_env(cfg, "standard") if cfg.train.eval_every else None
 
     def periodic(policy, iteration):
-        key = jax.random.fold_in(jax.random.PRNGKey(cfg.eval.seed), iteration)
-        return evaluate(policy, held_out, key, cfg.eval.steps)
+        # The same scenarios at every evaluation (and in `simlab drive eval`): comparable.
+        return evaluate(policy, held_out, jax.random.PRNGKey(cfg.eval.seed), cfg.eval.steps)
 
     ts = train(
         cfg.train, env, run, resume=resume is not None, evaluate=periodic,
