@@ -55,17 +55,27 @@ DISC = {
 
 
 def _draws():
-    keys = jax.random.split(jax.random.key(0), N)
+    """N draws of each distribution: batched parameters where the sampler broadcasts (one
+    call, no vmap: cheaper to compile), vmap over keys for the rest."""
+    key = jax.random.key(0)
+    keys = jax.random.split(key, N)
 
-    def draw(d, params):
+    def batched(d, params):
+        return d.sample(
+            key, *(jnp.broadcast_to(jnp.asarray(p), (N, *jnp.shape(p))) for p in params)
+        )
+
+    def vmapped(d, params):
         return jax.vmap(lambda k: d.sample(k, *params))(keys)
 
-    out = {n: draw(d, p) for n, (d, p, _) in {**CONT, **DISC}.items()}
-    out["mv_normal"] = draw(mv_normal, (jnp.array([1.0, -1.0]), jnp.asarray(COV)))
-    out["mixture"] = draw(MIX, MIX_ARGS)
-    out["vmf"] = draw(vmf, (jnp.asarray(MU3), 4.0))
-    out["rotation"] = draw(uniform_rotation, ())
-    out["dirichlet"] = draw(dirichlet, (jnp.array([2.0, 3.0, 4.0]),))
+    out = {n: batched(d, p) for n, (d, p, _) in {**CONT, **DISC}.items()}
+    out["mv_normal"] = mv_normal.sample(
+        key, jnp.broadcast_to(jnp.array([1.0, -1.0]), (N, 2)), jnp.asarray(COV)
+    )
+    out["mixture"] = vmapped(MIX, MIX_ARGS)
+    out["vmf"] = vmapped(vmf, (jnp.asarray(MU3), 4.0))
+    out["rotation"] = vmapped(uniform_rotation, ())
+    out["dirichlet"] = batched(dirichlet, (np.array([2.0, 3.0, 4.0]),))
     return out
 
 
