@@ -24,6 +24,8 @@ from simlab.eevi.mvn import (
 
 from .nets import chain3
 
+O0 = {"xla_backend_optimization_level": 0}  # tests compile once, run once
+
 
 @pytest.fixture(scope="module")
 def gauss4():
@@ -32,7 +34,14 @@ def gauss4():
 
 def test_e1_mvn_exact_proposal_is_exact(gauss4):
     eb = entropy_bounds(
-        jax.random.key(0), mvn_model, gauss4.args(), ["y"], N=64, K=2, proposal=exact_proposal
+        jax.random.key(0),
+        mvn_model,
+        gauss4.args(),
+        ["y"],
+        N=64,
+        K=2,
+        proposal=exact_proposal,
+        compiler_options=O0,
     )
     # no inner randomness: both per-sample bounds equal the closed-form log p(y_i)
     from simlab.eevi.estimators import outer_samples
@@ -49,7 +58,9 @@ def test_e1_mvn_likelihood_weighting_brackets_and_tightens(gauss4):
     h = gauss4.entropy_y
     widths = []
     for K in (1, 8):
-        eb = entropy_bounds(jax.random.key(K), mvn_model, gauss4.args(), ["y"], N=300, K=K)
+        eb = entropy_bounds(
+            jax.random.key(K), mvn_model, gauss4.args(), ["y"], N=300, K=K, compiler_options=O0
+        )
         assert eb.entropy_lower <= h + 3 * eb.se_lower
         assert eb.entropy_upper >= h - 3 * eb.se_upper
         assert eb.n_neg_inf == 0
@@ -104,7 +115,7 @@ def _posterior_kls(net, y_vars):
 def test_e4_k1_gaps_equal_exact_kls():
     net = chain3()
     model = BayesNet(compile_bn(net), "chain3")
-    eb = entropy_bounds(jax.random.key(5), model, (), ["c"], N=4000, K=1)
+    eb = entropy_bounds(jax.random.key(5), model, (), ["c"], N=4000, K=1, compiler_options=O0)
     h = exact.entropy(net, ["c"])
     kl_qp, kl_pq = _posterior_kls(net, ["c"])
     # E[Ĥ_upper] − H = E_y KL(q ‖ p(·|y)) and H − E[Ĥ_lower] = E_y KL(p(·|y) ‖ q)

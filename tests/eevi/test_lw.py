@@ -17,6 +17,8 @@ from .nets import five
 
 HAS_PGMPY = importlib.util.find_spec("pgmpy") is not None
 
+O0 = {"xla_backend_optimization_level": 0}  # tests compile once, run once
+
 
 @pytest.fixture(scope="module")
 def hepar():
@@ -41,7 +43,7 @@ def test_e2_e3_hepar_per_sample_validity_and_monotone_in_k(hepar):
     means = {}
     for K in (1, 4, 16):
         # 8 replicates of the same term (one compiled call); E2 per-sample validity
-        reps = bn_entropy_bounds(bn, jax.random.key(K), vals, [names] * 8, K)
+        reps = bn_entropy_bounds(bn, jax.random.key(K), vals, [names] * 8, K, compiler_options=O0)
         lo_gap = np.stack([r.log_marginal_lower - logp for r in reps])  # (8, N), E ≤ 0
         up_gap = np.stack([r.log_marginal_upper - logp for r in reps])  # (8, N), E ≥ 0
         for gap, sign in ((lo_gap, 1), (up_gap, -1)):
@@ -64,7 +66,12 @@ def test_e6_cmi_composition_on_five_node_net():
     cmi = H(["a", "e"]) + H(["d", "e"]) - H(["a", "d", "e"]) - H(["e"])
     vals, _ = bn_outer_samples(bn, jax.random.key(3), 2000)
     t = bn_entropy_bounds(
-        bn, jax.random.key(4), vals, [["a", "e"], ["d", "e"], ["a", "d", "e"], ["e"]], 4
+        bn,
+        jax.random.key(4),
+        vals,
+        [["a", "e"], ["d", "e"], ["a", "d", "e"], ["e"]],
+        4,
+        compiler_options=O0,
     )
     terms = [(1, "H(XZ)", t[0]), (1, "H(YZ)", t[1]), (-1, "H(XYZ)", t[2]), (-1, "H(Z)", t[3])]
     ib = combine(terms, shared=True)
@@ -93,9 +100,11 @@ def test_fast_path_agrees_with_generic_gen_path():
     bn = compile_bn(net)
     names = ["xray", "dysp", "smoke"]
     h = exact.entropy(net, names)
-    gen_eb = entropy_bounds(jax.random.key(5), BayesNet(bn, "asia"), (), names, N=3000, K=3)
+    gen_eb = entropy_bounds(
+        jax.random.key(5), BayesNet(bn, "asia"), (), names, N=3000, K=3, compiler_options=O0
+    )
     vals, _ = bn_outer_samples(bn, jax.random.key(6), 3000)
-    (lw_eb,) = bn_entropy_bounds(bn, jax.random.key(7), vals, [names], 3)
+    (lw_eb,) = bn_entropy_bounds(bn, jax.random.key(7), vals, [names], 3, compiler_options=O0)
     for eb in (gen_eb, lw_eb):
         assert eb.entropy_lower <= h + 3 * eb.se_lower and eb.entropy_upper >= h - 3 * eb.se_upper
     # same estimator: the two bounds agree within their standard errors

@@ -255,6 +255,7 @@ def entropy_bounds(
     outer: OuterSamples | None = None,
     background: ChoiceMap | None = None,
     smc_kw: Mapping | None = None,
+    compiler_options: Mapping | None = None,
 ) -> EntropyBounds:
     """Bounds on H(Y) (nats) for the addresses ``targets`` of ``model(*args)``.
 
@@ -263,7 +264,8 @@ def entropy_bounds(
     holds ``model`` = the SequentialModel and its options). ``outer``: shared joint traces
     (drawn here if None). ``background``: root evidence c; the bounds are then on
     H(Y | c) via log p(y, c) − log p(c). M: inner IS repetitions of the lower bound on log p
-    (the upper one always uses the single exact particle, M = 1).
+    (the upper one always uses the single exact particle, M = 1). ``compiler_options``: XLA
+    options for the one compilation (tests use -O0: {"xla_backend_optimization_level": 0}).
     Guarantees (in expectation): E[entropy_lower] ≤ H(Y) ≤ E[entropy_upper].
     """
     args = tuple(args)
@@ -278,7 +280,7 @@ def entropy_bounds(
     fn = _per_sample_fn(model, args, sel, algorithm, M, outer.background)
     keys = jax.random.split(k_in, N)
     t0 = time.perf_counter()
-    compiled = fn.lower(keys, outer.traces).compile()
+    compiled = fn.lower(keys, outer.traces).compile(dict(compiler_options or {}) or None)
     t1 = time.perf_counter()
     lower, upper = jax.block_until_ready(compiled(keys, outer.traces))
     t2 = time.perf_counter()

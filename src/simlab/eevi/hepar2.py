@@ -88,6 +88,7 @@ def rank_tests(
     K: int = 100,
     tests=TESTS,
     observed=OBSERVED,
+    compiler_options: dict | None = None,
 ) -> tuple[list[TestScore], dict]:
     """Bounds for every test of one disease, sorted by CMI midpoint (descending).
 
@@ -101,7 +102,7 @@ def rank_tests(
     for t in tests:
         sets += [[t, disease, *O], [t, *O]]
     t0 = time.perf_counter()
-    ebs = bn_entropy_bounds(bn, k_in, vals, sets, K)
+    ebs = bn_entropy_bounds(bn, k_in, vals, sets, K, compiler_options=compiler_options)
     wall = time.perf_counter() - t0
     h_dO, h_O = ebs[0], ebs[1]
     scores = []

@@ -101,9 +101,10 @@ CHUNK = 8  # target masks per compiled call (a fixed shape, so one compilation s
 _CACHE: dict = {}
 
 
-def _compiled(bn: CompiledBN, outer_shape, K: int, chunk: int):
+def _compiled(bn: CompiledBN, outer_shape, K: int, chunk: int, options=None):
     """The AOT-compiled lw_log_marginal_bounds for (bn, outer shape, K, chunk), cached."""
-    key = (bn, tuple(outer_shape), K, chunk, jnp.result_type(float))
+    opts = tuple(sorted((options or {}).items()))
+    key = (bn, tuple(outer_shape), K, chunk, jnp.result_type(float), opts)
     if key not in _CACHE:
         spec = jax.ShapeDtypeStruct
         _CACHE[key] = lw_log_marginal_bounds.lower(
@@ -113,7 +114,7 @@ def _compiled(bn: CompiledBN, outer_shape, K: int, chunk: int):
             spec((chunk, bn.n), jnp.bool_),
             K,
             spec((bn.n,), jnp.bool_),
-        ).compile()
+        ).compile(dict(opts) or None)
     return _CACHE[key]
 
 
@@ -125,12 +126,14 @@ def bn_entropy_bounds(
     K: int,
     log_p_background=None,
     background: dict | None = None,
+    compiler_options: dict | None = None,
 ) -> list[EntropyBounds]:
     """EntropyBounds (nats) for each target set (a list of node-name lists), all on the same
     outer samples (shared: compose them with :func:`simlab.eevi.estimators.combine`).
 
     An empty target set gives exactly H = 0 (both bounds). ``background`` + its per-sample
-    ``log_p_background`` turn the bounds into bounds on H(Y | c).
+    ``log_p_background`` turn the bounds into bounds on H(Y | c). ``compiler_options``: XLA
+    options of the (cached) compilation.
     """
     outer_vals = jnp.asarray(outer_vals, jnp.int32)
     n = outer_vals.shape[0]
@@ -141,7 +144,7 @@ def bn_entropy_bounds(
     padded = np.zeros((n_chunks * chunk, bn.n), bool)
     padded[: len(targets)] = masks
     t0 = time.perf_counter()
-    fn = _compiled(bn, outer_vals.shape, K, chunk)
+    fn = _compiled(bn, outer_vals.shape, K, chunk, compiler_options)
     t1 = time.perf_counter()
     lows, ups = [], []
     for j, k in enumerate(jax.random.split(key, n_chunks)):
