@@ -174,3 +174,26 @@ def test_csmc_with_custom_proposal_on_hmm():
     )
     lr = np.asarray(run(jax.random.split(jax.random.key(7), R), retained))
     assert_mean_close(np.exp(log_z - lr), 1.0, what="E[1/Ẑ_cSMC]·Z with a proposal")
+
+
+def test_smc_rejuvenation_keeps_estimate_unbiased():
+    """Rejuvenate z_t with an exact draw from its filtering marginal p(z_t | y_1..t) (which
+    leaves π_t's z_t-marginal invariant; the future depends on z_t alone)."""
+    T, R, N = 8, 400, 6
+    model = hmm_model(T)
+    ys = np.asarray(
+        jit0(lambda k: model.simulate(k, ()).choices[("steps", "y")])(jax.random.key(5))
+    )
+    log_z, alphas = hmm_forward(ys)
+    filt = jnp.asarray(alphas)
+
+    def rejuvenate(key, z, t):
+        return jax.random.categorical(key, jnp.log(filt[t])).astype(z.dtype)
+
+    obs = ChoiceMap({"y": ys})
+    run = jit0(
+        jax.vmap(lambda k: smc(k, model, obs, N, ess_threshold=1.0, rejuvenation=rejuvenate))
+    )
+    res = run(jax.random.split(jax.random.key(8), R))
+    assert np.all(np.asarray(res.resampled)[:, 1:])
+    assert_mean_close(np.exp(np.asarray(res.log_z_hat) - log_z), 1.0, what="rejuvenated SMC")

@@ -109,7 +109,7 @@ def _run(
         kt = jax.random.fold_in(k_steps, t)
         k_res, k_rej, k_ext = jax.random.split(kt, 3)
         ess = logmath.ess(log_w)
-        do = (t > 0) & (ess < ess_threshold * N)
+        do = (t > 0) & ((ess < ess_threshold * N) | (ess_threshold >= 1.0))
 
         def resample_now(args_):
             carry, log_w, log_z = args_
@@ -194,8 +194,11 @@ def smc(
     incremental log w = log p(z_t, y_t | carry) − log q̂(z_t). Before steps t ≥ 1, if
     ESS < ess_threshold·N: log Ẑ += logmeanexp(log w), resample (``resampling``: systematic,
     multinomial, stratified, residual), zero the weights, then apply ``rejuvenation(key, carry,
-    t) -> carry`` per particle (it must leave the current target invariant and sees only the
-    carry). Finally log Ẑ += logmeanexp(log w).
+    t) -> carry`` per particle. Rejuvenation acts on the carry only: it must leave the carry's
+    marginal under the current target π_{t−1} invariant, the future must depend on the past
+    through the carry alone, and it does not rewrite the recorded trajectories (use it when the
+    carry holds no recorded choice, or when only log Ẑ and final carries matter).
+    Finally log Ẑ += logmeanexp(log w).
     Guarantee: E[exp(log_z_hat)] = Z = p(obs; args), so E[log_z_hat] ≤ log Z.
     ``ess_threshold=0``: sequential IS; ``1``: resample at every step.
     """
