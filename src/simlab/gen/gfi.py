@@ -22,6 +22,18 @@ propose        (choices, log p, retval) without a Trace
 =============  ============================================================================
 
 Signs: ``score`` and every ``log_w`` are log-densities (never negated).
+
+A custom GF (e.g. a vectorised Bayes net) subclasses :class:`GenerativeFunction`, sets
+``name`` and implements ``edit``; per choice at address a it picks the value as above and sums::
+
+    lp_a = log p(value_a | parents)
+    score += lp_a
+    weight += lp_a        if value_a was constrained or kept (not freshly drawn)
+    measured += lp_a      if measure.contains(a)
+    discard[a] = old[a]   if a constraint overwrote an old value
+
+and returns ``EditResult(choices, retval, score, weight, measured, discard)``. It may then be
+called from ``@gen`` models (``t("bn", my_gf, *args)``) and used by every inference routine.
 """
 
 from __future__ import annotations

@@ -180,16 +180,16 @@ def smc(
     model: SequentialModel,
     obs_per_step: ChoiceMap,
     N: int,
-    args: tuple = (),
     proposal=None,
     ess_threshold: float = 0.5,
     resampling: str = "systematic",
     rejuvenation=None,
+    args: tuple = (),
 ) -> SMCResult:
     """Particle filter over ``model`` with N particles; returns :class:`SMCResult`.
 
     ``obs_per_step``: ChoiceMap of step addresses, leaves (T, ...) (Masked for missing).
-    ``args``: the init GF's args. ``proposal``: None (``step_gf.generate`` with the step's
+    ``args``: the init GF's args (keyword). ``proposal``: None (``step_gf.generate`` with the step's
     observations) or a GF/SP over the step's latent choices called with (carry, t, obs_t);
     incremental log w = log p(z_t, y_t | carry) − log q̂(z_t). Before steps t ≥ 1, if
     ESS < ess_threshold·N: log Ẑ += logmeanexp(log w), resample (``resampling``: systematic,
@@ -214,10 +214,10 @@ def csmc(
     obs_per_step: ChoiceMap,
     N: int,
     retained: ChoiceMap,
-    args: tuple = (),
     proposal=None,
     ess_threshold: float = 0.5,
     rejuvenation=None,
+    args: tuple = (),
 ) -> SMCResult:
     """Conditional SMC: slot N−1 holds the retained trajectory z* at every step.
 
@@ -288,11 +288,11 @@ class SMCAlgorithm(SPDistribution):
             self.model,
             self._obs(target),
             self.N,
-            target.args,
-            self.proposal,
-            self.ess_threshold,
-            self.resampling,
-            self.rejuvenation,
+            proposal=self.proposal,
+            ess_threshold=self.ess_threshold,
+            resampling=self.resampling,
+            rejuvenation=self.rejuvenation,
+            args=target.args,
         )
         j = jax.random.categorical(k2, res.log_weights)
         z = target.latents(_take(res.trajectories, j))
@@ -306,9 +306,9 @@ class SMCAlgorithm(SPDistribution):
             self._obs(target),
             self.N,
             z,
-            target.args,
-            self.proposal,
-            self.ess_threshold,
-            self.rejuvenation,
+            proposal=self.proposal,
+            ess_threshold=self.ess_threshold,
+            rejuvenation=self.rejuvenation,
+            args=target.args,
         )
         return target.log_density(z) - res.log_z_hat_recip
