@@ -50,6 +50,9 @@ class ShapeError(GenError, ValueError):
 
 
 class NonFiniteWeightError(GenError, FloatingPointError):
-    """A log-density that is NaN or +inf (−inf is a valid zero-probability value)."""
+    """A log-density that is NaN or +inf (−inf is a valid zero-probability value).
+
+    Raised when the GF runs on concrete values (outside ``jit``/``vmap``); inside compiled code
+    such weights propagate as NaN/inf, so run a model once un-jitted to locate them."""
 
     kind = "non-finite weight"
