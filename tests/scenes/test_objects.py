@@ -94,3 +94,13 @@ def test_ycb_meshes_canonical_boxes_match_spec(ycb_root):
         assert len(o.mesh.faces) == 15728
         # same box up to 0.5 mm (x/y may be swapped by the yaw convention)
         np.testing.assert_allclose(sorted(o.size * 100), sorted(size), atol=0.05)
+
+
+def test_decimate_reduces_and_stays_close():
+    m = objects.subdivide(objects.box_mesh((0.1, 0.2, 0.3)), 0.01)
+    d = objects.decimate(m, 0.03)
+    assert len(d.faces) < len(m.faces) / 4
+    # every decimated vertex is a mean of merged surface vertices: within a cell of the box
+    h = np.array([0.05, 0.1, 0.15])
+    assert np.all(np.abs(d.vertices) <= h + 1e-9)
+    assert np.min(np.abs(np.abs(d.vertices) - h), axis=1).max() < 0.03

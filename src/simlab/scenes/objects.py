@@ -33,6 +33,7 @@ __all__ = [
     "box_mesh",
     "canonical_box",
     "cylinder_mesh",
+    "decimate",
     "load_obj",
     "load_object",
     "make_object",
@@ -178,6 +179,23 @@ def subdivide(mesh: Mesh, max_edge: float) -> Mesh:
         )
         f = np.vstack([f[~long], new])
     return Mesh(v, f)
+
+
+def decimate(mesh: Mesh, cell: float) -> Mesh:
+    """Vertex-clustering decimation: merge vertices per ``cell``-sized grid cell [m] (to their
+    mean) and drop collapsed and duplicate triangles. Cruder than quadric decimation, but
+    simple and deterministic; used to measure the rasteriser on ~1k-triangle meshes."""
+    keys = np.floor(mesh.vertices / cell).astype(np.int64)
+    _, inv = np.unique(keys, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    n = inv.max() + 1
+    counts = np.bincount(inv, minlength=n)
+    verts = np.stack([np.bincount(inv, mesh.vertices[:, k], n) for k in range(3)], 1)
+    verts /= counts[:, None]
+    f = inv[mesh.faces]
+    f = f[(f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])]
+    _, first = np.unique(np.sort(f, axis=1), axis=0, return_index=True)
+    return Mesh(verts, f[np.sort(first)])
 
 
 def canonical_box(mesh: Mesh, step_deg: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
