@@ -163,12 +163,6 @@ def combine(terms: Sequence[tuple[int, str, EntropyBounds | float]], shared: boo
     return InfoBounds(lo, up, se_lo, se_up, False, tuple(terms))
 
 
-def _selection(targets) -> Selection:
-    if isinstance(targets, Selection):
-        return targets
-    return select(*targets)
-
-
 @functools.partial(jax.jit, static_argnums=0)
 def _simulate_batch(model, keys, args):
     """vmap of model.simulate over keys (jit cached per model)."""
@@ -218,10 +212,18 @@ def _algorithm(method: str, K: int, proposal, smc_kw: Mapping | None):
     raise ValueError(f"method must be 'is' or 'smc', got {method!r}")
 
 
-def _per_sample_fn(model, args, sel: Selection, algorithm, M: int, background):
-    """jit(vmap) of one outer trace -> (lower (M,), upper ()) bounds on log p(y ∪ c)."""
+_FN_CACHE: dict = {}
 
-    def one(key, trace):
+
+def _per_sample_fn(model, sel: Selection, algorithm, M: int, cache_key=None):
+    """jit(vmap) of one outer trace -> (lower (M,), upper ()) bounds on log p(y ∪ c).
+
+    Model arguments are a (non-batched) argument of the compiled function, so one compilation
+    serves every replicate. Cached by ``cache_key`` when given."""
+    if cache_key is not None and cache_key in _FN_CACHE:
+        return _FN_CACHE[cache_key]
+
+    def one(key, trace, args):
         y = trace.choices.filter(sel)
         z = trace.choices.filter(~sel)
         target = Target(model, args, y)
@@ -238,7 +240,10 @@ def _per_sample_fn(model, args, sel: Selection, algorithm, M: int, background):
         lower = jax.vmap(lower_one)(jax.random.split(k_lo, M))
         return lower, upper
 
-    return jax.jit(jax.vmap(one))
+    fn = jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
+    if cache_key is not None:
+        _FN_CACHE[cache_key] = fn
+    return fn
 
 
 def entropy_bounds(
@@ -273,16 +278,27 @@ def entropy_bounds(
     if outer is None:
         outer = outer_samples(k_out, model, args, N, background)
     N = outer.N
-    sel = _selection(targets)
-    if outer.background is not None:
-        sel = sel | select(*outer.background.addresses())
+    bg_addrs = () if outer.background is None else outer.background.addresses()
+    if isinstance(targets, Selection):
+        sel = targets | select(*bg_addrs) if bg_addrs else targets
+    else:
+        sel = select(*targets, *bg_addrs)
     algorithm = _algorithm(method, K, proposal, smc_kw)
-    fn = _per_sample_fn(model, args, sel, algorithm, M, outer.background)
+    bg = None if outer.background is None else outer.background.addresses()
+    sel_key = tuple(sel.prefixes) if hasattr(sel, "prefixes") else sel
+    ck = (model, sel_key, method, K, proposal, M, bg, repr(sorted((smc_kw or {}).items())))
+    fn = _per_sample_fn(model, sel, algorithm, M, ck)
     keys = jax.random.split(k_in, N)
+    opts = dict(compiler_options or {}) or None
     t0 = time.perf_counter()
-    compiled = fn.lower(keys, outer.traces).compile(dict(compiler_options or {}) or None)
+    ck2 = (ck, jax.tree_util.tree_structure((keys, outer.traces, args)),
+           tuple((x.shape, x.dtype) for x in jax.tree_util.tree_leaves((keys, outer.traces, args))),
+           repr(opts))  # fmt: skip
+    if ck2 not in _FN_CACHE:
+        _FN_CACHE[ck2] = fn.lower(keys, outer.traces, args).compile(opts)
+    compiled = _FN_CACHE[ck2]
     t1 = time.perf_counter()
-    lower, upper = jax.block_until_ready(compiled(keys, outer.traces))
+    lower, upper = jax.block_until_ready(compiled(keys, outer.traces, args))
     t2 = time.perf_counter()
     c = outer.log_p_background
     lower = np.asarray(lower, np.float64) - c[:, None]
