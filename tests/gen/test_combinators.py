@@ -136,3 +136,15 @@ def test_sequential_model_without_init_gf_and_obs_check():
     np.testing.assert_allclose(tr.score, want, rtol=1e-12)
     with pytest.raises(AddressError, match="steps"):
         model.assess(ChoiceMap({("steps", "x"): x}), (0.5,))
+
+
+def test_map_in_axes_shares_arguments():
+    @gen
+    def pt(t, m, sd):
+        return t("x", normal, m, sd)
+
+    mp = Map(pt, in_axes=(0, None))
+    ms = jnp.arange(3.0)
+    cm = ChoiceMap({"x": jnp.array([0.5, 1.0, -1.0])})
+    want = float(jnp.sum(normal.logpdf(cm["x"], ms, 2.0)))
+    np.testing.assert_allclose(mp.assess(cm, (ms, 2.0))[0], want, rtol=1e-12)

@@ -57,17 +57,31 @@ def _length(args, name: str) -> int:
 class Map(GenerativeFunction):
     """iid application of ``gf`` over the leading axis of its arguments.
 
-    ``Map(gf, n=None)``: args are ``gf``'s args each with a leading axis of length K (inferred
-    from the first array leaf, or ``n`` when there are no args). Returns the stacked retvals;
-    choices are stacked (K, ...); score = Σ_k score_k.
+    ``Map(gf, n=None, in_axes=0)``: args are ``gf``'s args with a leading axis of length K
+    (``in_axes`` as for ``jax.vmap`` over the args tuple, e.g. ``(0, None)`` to share the
+    second argument); K is ``n`` or inferred from the first mapped array leaf. Returns the
+    stacked retvals; choices are stacked (K, ...); score = Σ_k score_k.
     """
 
     accepts_particle_keys = True
 
-    def __init__(self, gf: GenerativeFunction, n: int | None = None, name: str | None = None):
+    def __init__(
+        self,
+        gf: GenerativeFunction,
+        n: int | None = None,
+        name: str | None = None,
+        in_axes=0,
+    ):
         self.gf = gf
         self.n = n
+        self.in_axes = in_axes
         self.name = name or f"Map({gf.name})"
+
+    def _mapped(self, args):
+        if self.in_axes == 0:
+            return args
+        axes = self.in_axes
+        return tuple(a for a, ax in zip(args, axes) if ax is not None)
 
     def edit(
         self,
@@ -80,7 +94,7 @@ class Map(GenerativeFunction):
         measure: Selection = none(),
         strict_old=False,
     ):
-        n = self.n if self.n is not None else _length(args, self.name)
+        n = self.n if self.n is not None else _length(self._mapped(tuple(args)), self.name)
         constraints = _index_addresses(constraints, n, self.name)
         gf = self.gf
         if key is None:
@@ -95,7 +109,10 @@ class Map(GenerativeFunction):
             return gf.edit(k, a, old=o, constraints=c, **kw)
 
         try:
-            r = jax.vmap(one, in_axes=(key_axes, 0, 0, 0))(keys, tuple(args), old, constraints)
+            arg_axes = self.in_axes if self.in_axes == 0 else tuple(self.in_axes)
+            r = jax.vmap(one, in_axes=(key_axes, arg_axes, 0, 0))(
+                keys, tuple(args), old, constraints
+            )
         except GenError as e:
             raise e.within(self.name, ()) from None
         return EditResult(
