@@ -47,6 +47,7 @@ def test_train_then_eval_on_procedural_map(tmp_path):
     res = CliRunner().invoke(app, ["eval", str(run), "--steps", "12", "--worlds", "2"])
     assert res.exit_code == 0, res.output + repr(res.exception)
     out = json.loads((run / "artefacts" / "eval-standard.json").read_text())
+    assert (run / "artefacts" / "policy.npz").exists()
     assert out["steps"] == 12 and out["agent_steps"] > 0
     assert out["km_between_incidents_lower95"] <= out["km"] / 2.99
     # Same policy, same held-out maps, same seed and settings: eval is deterministic and

@@ -1,7 +1,8 @@
 """Training and evaluation runs on the simulator: what ``simlab drive train|eval`` call.
 
 * ``run_training(cfg, out)`` makes a run folder (or resumes one) and trains on procedural maps
-  with periodic evaluation on held-out procedural maps (``maps.eval_seed``).
+  with periodic evaluation on held-out procedural maps (``maps.eval_seed``); the final
+  policy is also exported to ``artefacts/policy.npz|json`` (``interface.DrivingPolicy``).
 * ``load_policy(run)`` restores the newest checkpoint's policy.
 * ``run_eval(run, ...)`` evaluates it on held-out maps, in the standard or long-form mode,
   and writes ``artefacts/eval-<mode>.json``.
@@ -19,6 +20,7 @@ from simlab.core.errors import DataError
 from simlab.core.run import RunDir
 from simlab.drive.learn.config import DriveConfig, longform_env
 from simlab.drive.learn.evaluate import evaluate
+from simlab.drive.learn.interface import export_policy
 from simlab.drive.learn.simenv import SimEnv, procedural_bank
 from simlab.drive.learn.train import Trainer, TrainState, train
 
@@ -56,6 +58,9 @@ def run_training(
         cfg.train, env, run, resume=resume is not None, evaluate=periodic,
         show_progress=show_progress,
     )  # fmt: skip
+    # Framework-neutral copy of the final policy (simlab.drive.learn.interface).
+    export_policy(ts.policy, run.artefacts / "policy", cfg.env.dt,
+                  {"iteration": int(ts.iteration)})  # fmt: skip
     return run, ts
 
 
