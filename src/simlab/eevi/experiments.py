@@ -148,9 +148,11 @@ def run_hepar2(cfg: Hepar2Config, tick=None) -> dict:
     bn = compile_bn(net)
     key = jax.random.key(cfg.seed)
     out = {"config": {"N": cfg.N, "K": cfg.K}, "diseases": {}, "timing": {}}
-    t_all = time.perf_counter()
+    t_rank = 0.0
     for i, d in enumerate(cfg.diseases):
+        t0 = time.perf_counter()
         scores, info = rank_tests(bn, jax.random.fold_in(key, i), d, N=cfg.N, K=cfg.K)
+        t_rank += time.perf_counter() - t0
         truth = exact_cmi(net, d) if cfg.oracle else {}
         rows = []
         for s in scores:
@@ -161,7 +163,7 @@ def run_hepar2(cfg: Hepar2Config, tick=None) -> dict:
         out["diseases"][d] = {"ranking": rows, "info": info}
         if tick:
             tick(1)
-    out["timing"]["ranking_wall_s"] = time.perf_counter() - t_all
+    out["timing"]["ranking_wall_s"] = t_rank  # bounds only (the exact oracle is not timed)
     out["timing"]["ranking_compute_s"] = sum(
         v["info"]["runtime_s"] for v in out["diseases"].values()
     )
