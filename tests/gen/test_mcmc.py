@@ -44,7 +44,7 @@ def _disc_start(R, seed=0):
     cm = ChoiceMap(
         {"a": jnp.asarray(cells // 3), "b": jnp.asarray(cells % 3), "y": jnp.ones(R, int)}
     )
-    return jax.vmap(lambda c: disc.generate(jax.random.key(0), c, ())[0])(cm)
+    return jit0(jax.vmap(lambda c: disc.generate(jax.random.key(0), c, ())[0]))(cm)
 
 
 @gen
@@ -106,7 +106,7 @@ def test_g8_continuous_kernels_invariant():
     cm = ChoiceMap(
         {"mu": jnp.asarray(draws[:, 0]), "z": jnp.asarray(draws[:, 1]), "x": jnp.full(R, 1.3)}
     )
-    traces = jax.vmap(lambda c: gauss3.generate(jax.random.key(0), c, ())[0])(cm)
+    traces = jit0(jax.vmap(lambda c: gauss3.generate(jax.random.key(0), c, ())[0]))(cm)
 
     @jit0
     def run(key, traces):
@@ -130,7 +130,7 @@ def test_g8_continuous_kernels_invariant():
         p = st.kstest(x, st.norm(mean[i], np.sqrt(pcov[i, i])).cdf).pvalue
         assert p > 1e-3, (a, p)
     np.testing.assert_allclose(
-        np.asarray(out.score), jax.vmap(lambda c: gauss3.assess(c, ())[0])(out.choices)
+        np.asarray(out.score), jit0(jax.vmap(lambda c: gauss3.assess(c, ())[0]))(out.choices)
     )
 
 
@@ -204,7 +204,7 @@ def test_g8_involutive_mh_split_merge_invariant():
             "y": jnp.full(R, Y),
         }
     )
-    traces = jax.vmap(lambda c: splitmerge.generate(jax.random.key(0), c, ())[0])(cm)
+    traces = jit0(jax.vmap(lambda c: splitmerge.generate(jax.random.key(0), c, ())[0]))(cm)
 
     @jit0
     def run(key, traces):
