@@ -33,6 +33,7 @@ def main() -> None:
     p.add_argument("--amc-k", type=int, default=10)
     p.add_argument("--amc-runs", type=int, default=3)
     p.add_argument("--no-sweep", action="store_true")
+    p.add_argument("--order", default="data", choices=["data", "shuffled"])
     a = p.parse_args()
     hospital = a.dataset == "hospital"
     gibbs_every = a.smc_gibbs_every
@@ -52,6 +53,7 @@ def main() -> None:
         amc_k=a.amc_k,
         amc_runs=a.amc_runs,
         gibbs_sweeps=5 if hospital else 50,
+        order=a.order,
     )
     if a.no_sweep or hospital:
         cfg = dataclasses.replace(cfg, sweep_smc=(), sweep_amc_k=())

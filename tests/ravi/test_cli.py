@@ -10,6 +10,7 @@ from simlab.ravi.cli import app
 
 def test_dpmm_command_writes_results(tmp_path):
     sets = ["reps=2", "sweep_reps=1", "gibbs_sweeps=2", "sweep_smc=[5]", "sweep_amc_k=[1]"]
+    sets += ["amc_k=2", "amc_runs=1", "smc_particles=10"]
     args = ["dpmm", "--out", str(tmp_path)]
     for s in sets:
         args += ["--set", s]

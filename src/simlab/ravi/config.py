@@ -40,6 +40,10 @@ class DPMMConfig:
 
     seed: int = 0
     dataset: Literal["galaxy", "synthetic", "hospital"] = "galaxy"
+    # "data": the file order (galaxy is sorted, which makes sequential SMC's estimates heavy-
+    # tailed); "shuffled": one fixed random permutation (seed ``order_seed``) for every method
+    order: Literal["data", "shuffled"] = "data"
+    order_seed: int = 0
     unscaled: bool = False
     mass_typo: bool = False
     synthetic_seed: int = 1

@@ -33,7 +33,26 @@ def _summary(values, seconds) -> dict[str, Any]:
 
 
 def dpmm_family(cfg: DPMMConfig):
-    """(family, n, info dict, true labels or None) for the configured dataset."""
+    """(family, n, info dict, true labels or None) for the configured dataset and point order."""
+    fam, n, info, truth = _dataset(cfg)
+    info["order"] = cfg.order
+    if cfg.order == "shuffled":
+        import dataclasses
+
+        perm = np.random.default_rng(cfg.order_seed).permutation(n)
+        if hasattr(fam, "data"):
+            fam = dataclasses.replace(fam, data=np.asarray(fam.data)[perm])
+        else:
+            fam = dataclasses.replace(fam, log_lik=fam.log_lik[perm])
+        truth = None if truth is None else np.asarray(truth)[perm]
+        for k in ("dirty", "clean"):
+            if k in info:
+                info[k] = [info[k][i] for i in perm]
+        info["order"] = f"shuffled (seed {cfg.order_seed})"
+    return fam, n, info, truth
+
+
+def _dataset(cfg: DPMMConfig):
     from simlab.ravi.clusters import NormalGamma
     from simlab.ravi.data import galaxy, synthetic
 
@@ -83,6 +102,7 @@ def dpmm_experiment(cfg: DPMMConfig, tick: Tick | None = None) -> dict[str, Any]
         dt = time.perf_counter() - t0
         return r.log_z_hat, dt, r.z[rng.integers(N)]
 
+    strings = {k: info.pop(k) for k in ("candidates", "dirty", "clean") if k in info}
     out: dict[str, Any] = {"config": {"dataset": cfg.dataset, "n": n, **info}}
     for name, fn in [
         ("amc", lambda: amc_estimate(cfg.amc_k, cfg.amc_runs)),
@@ -99,7 +119,17 @@ def dpmm_experiment(cfg: DPMMConfig, tick: Tick | None = None) -> dict[str, Any]
         out[name] = _summary(vals, secs) | {"n_clusters": ks}
         if truth is not None:
             out[name]["ari"] = [_ari(truth, z) for z in zs]
+        if strings:
+            out[name]["cleaning_accuracy"] = [_accuracy(fam, z, strings) for z in zs]
         out[name]["last_z"] = np.asarray(zs[-1]).tolist()
+    if strings:
+        same = np.mean([d == c for d, c in zip(strings["dirty"], strings["clean"])])
+        out["cleaning"] = {
+            "dirty_accuracy": float(same),
+            "amc_accuracy_mean": float(np.mean(out["amc"]["cleaning_accuracy"])),
+            "smc_accuracy_mean": float(np.mean(out["smc"]["cleaning_accuracy"])),
+            "note": "fraction of rows whose cluster's MAP candidate equals the clean value",
+        }
     out["amc"]["setting"] = f"K={cfg.amc_k}, logmeanexp of {cfg.amc_runs} runs"
     out["smc"]["setting"] = f"N={cfg.smc_particles}, gibbs_every={cfg.smc_gibbs_every}"
 
@@ -137,6 +167,13 @@ def dpmm_units(cfg: DPMMConfig) -> int:
     """Total progress units of :func:`dpmm_experiment`."""
     sweep = (len(cfg.sweep_smc) + len(cfg.sweep_amc_k)) * cfg.sweep_reps
     return 2 * cfg.reps + max(1, min(cfg.reps, 10)) + sweep
+
+
+def _accuracy(fam, z, strings) -> float:
+    from simlab.ravi.strings import clean_predictions
+
+    pred = clean_predictions(fam, np.asarray(z), strings["candidates"])
+    return float(np.mean([p == c for p, c in zip(pred, strings["clean"])]))
 
 
 def _ari(a, b) -> float:

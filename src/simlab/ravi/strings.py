@@ -110,17 +110,18 @@ def typo_log_lik(d: np.ndarray, s_len) -> np.ndarray:
     return neg_binomial_logpmf(d, r, 0.9) - d * np.log(s_len) - d / 2 * np.log(26)
 
 
-def hospital_family(folder: str | Path, column: str = "MeasureName"):
+def hospital_family(folder: str | Path, column: str = "MeasureName", rows: int | None = None):
     """(StringClusters family over the rows, clean labels [n] int, info dict).
 
     info: ``candidates`` (list of str, the dummy last), ``dirty`` and ``clean`` (per-row str),
-    ``data`` (a description). The typo log-likelihood is computed once per (distinct dirty
+    ``data`` (a description). ``rows``: use only the first rows (all by default). The typo
+    log-likelihood is computed once per (distinct dirty
     string, candidate) and indexed per row.
     """
     from simlab.ravi.data import load_hospital
 
     h = load_hospital(folder)
-    dirty, clean = h.column(column), h.column(column, clean=True)
+    dirty, clean = h.column(column)[:rows], h.column(column, clean=True)[:rows]
     distinct = sorted(set(dirty))
     mean_len = int(np.floor(np.mean([len(s) for s in distinct])))
     candidates = [*distinct, "*" * mean_len]
