@@ -112,3 +112,15 @@ def test_gibbs_matches_exact_posterior_over_partitions():
     # recorded log joints are the exact log joints of the chains' states
     k = 7
     assert res.log_joint[-1, k] == pytest.approx(log_joint(fam, res.z[k]), abs=1e-9)
+
+
+def test_adjusted_rand_index_matches_sklearn():
+    from sklearn.metrics import adjusted_rand_score
+
+    from simlab.ravi.experiments import adjusted_rand_index
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a, b = rng.integers(0, 4, 30), rng.integers(0, 5, 30)
+        assert adjusted_rand_index(a, b) == pytest.approx(adjusted_rand_score(a, b))
+    assert adjusted_rand_index([0, 0, 1], [5, 5, 2]) == 1.0

@@ -176,10 +176,22 @@ def _accuracy(fam, z, strings) -> float:
     return float(np.mean([p == c for p, c in zip(pred, strings["clean"])]))
 
 
-def _ari(a, b) -> float:
-    from sklearn.metrics import adjusted_rand_score
+def adjusted_rand_index(a, b) -> float:
+    """Adjusted Rand index (Hubert & Arabie 1985) of two labelings [n] (1 = identical)."""
+    from scipy.special import comb
 
-    return float(adjusted_rand_score(np.asarray(a), np.asarray(b)))
+    _, ia = np.unique(np.asarray(a), return_inverse=True)
+    _, ib = np.unique(np.asarray(b), return_inverse=True)
+    table = np.zeros((ia.max() + 1, ib.max() + 1))
+    np.add.at(table, (ia, ib), 1)
+    pairs = comb(table, 2).sum()
+    rows, cols = comb(table.sum(1), 2).sum(), comb(table.sum(0), 2).sum()
+    expected = rows * cols / comb(len(ia), 2)
+    top = (rows + cols) / 2
+    return 1.0 if top == expected else float((pairs - expected) / (top - expected))
+
+
+_ari = adjusted_rand_index
 
 
 def dpmm_figures(res: dict[str, Any]) -> list[tuple[Any, str, str]]:
