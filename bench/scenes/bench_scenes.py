@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def main():
     args = ap.parse_args()
     root = args.ycb if Path(args.ycb, "YcbCrackerBox").exists() else None
     out = measure_speed(root)
+    print(json.dumps(out), file=sys.stderr, flush=True)
 
     # ADD-S from perturbed starts
     names = objects.OBJECT_NAMES
@@ -85,6 +87,7 @@ def main():
                     "wall_s_incl_compile": wall,
                 }
             )
+            print(json.dumps({"sigma": sigma, "icp": icp_steps, **rows[-1]}), file=sys.stderr)
         finals = [r["add_s_final_mm"] for r in rows]
         tag = f"sigma_{sigma * 1000:g}mm" + (f"_icp{icp_steps}" if icp_steps else "")
         res[tag] = {

@@ -39,7 +39,8 @@ def kabsch(src: jax.Array, dst: jax.Array, w: jax.Array) -> jax.Array:
 
 
 def _pick(key, valid, n):
-    """Indices (n,) of up to n random valid entries, and their mask."""
+    """Indices (m,) of up to m = min(n, len(valid)) random valid entries, and their mask."""
+    n = min(n, valid.shape[0])
     prio = jnp.where(valid, jax.random.uniform(key, valid.shape), -1.0)
     vals, idx = jax.lax.top_k(prio, n)
     return idx, vals >= 0
