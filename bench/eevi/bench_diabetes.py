@@ -18,8 +18,9 @@ def main() -> None:
     ap.add_argument("--N", type=int, default=100)
     ap.add_argument("--K", type=int, default=100)
     ap.add_argument("--oracle-max-t2", type=int, default=8)
+    ap.add_argument("--method", choices=["smc", "is"], default="smc")
     args = ap.parse_args()
-    cfg = DiabetesConfig(N=args.N, K=args.K, oracle_max_t2=args.oracle_max_t2)
+    cfg = DiabetesConfig(N=args.N, K=args.K, oracle_max_t2=args.oracle_max_t2, method=args.method)
     with jax.enable_x64(True):
         res = run_diabetes(cfg)
     info = res["info"]
@@ -34,6 +35,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "method": cfg.method,
                 "N": cfg.N,
                 "K": cfg.K,
                 "pairs": len(res["pairs"]),

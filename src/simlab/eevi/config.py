@@ -7,6 +7,7 @@ paper's settings (spec §6), selected on the command line with ``--full``.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,12 @@ class Hepar2Config:
 
 @dataclass(frozen=True)
 class DiabetesConfig:
-    """DIAS pair sweep (likelihood-weighting IS), schedule scenario, exact oracle pairs."""
+    """DIAS pair sweep: method "smc" (SMC lower / cSMC upper, K = particles) or "is"
+    (likelihood-weighting IS, K particles); schedule scenario; exact oracle pairs."""
 
     seed: int = 0
     network: str = "diabetes"
+    method: Literal["smc", "is"] = "smc"
     meal: int = 0
     insulin: int = 0
     N: int = 100
@@ -62,4 +65,4 @@ def full_hepar2() -> Hepar2Config:
 
 
 def full_diabetes() -> DiabetesConfig:
-    return replace(DiabetesConfig(), N=1000, oracle_max_t2=25)
+    return replace(DiabetesConfig(), oracle_max_t2=25)

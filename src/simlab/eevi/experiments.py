@@ -224,16 +224,17 @@ def hepar2_figures(res: dict) -> list:
 
 # DIAS ---------------------------------------------------------------------------------------------
 def run_diabetes(cfg: DiabetesConfig, tick=None) -> dict:
-    """LW-IS bounds on I(ins_sens; bg_t1, bg_t2 | schedule) for every pair of hours, and the
-    exact values for pairs with t2 ≤ ``cfg.oracle_max_t2``."""
-    from simlab.eevi.diabetes import exact_pair_mi, lw_pair_mi, pairs, schedule
+    """SMC/cSMC (or LW-IS) bounds on I(ins_sens; bg_t1, bg_t2 | schedule) for every pair of
+    hours, and the exact values for pairs with t2 ≤ ``cfg.oracle_max_t2``."""
+    from simlab.eevi.diabetes import exact_pair_mi, lw_pair_mi, pairs, schedule, smc_pair_mi
 
     net = load_network(cfg.network)
     bn = compile_bn(net)
     sched = schedule(bn, cfg.meal, cfg.insulin)
     ps = pairs(cfg.hours)
     t0 = time.perf_counter()
-    rows, info = lw_pair_mi(bn, jax.random.key(cfg.seed), sched, ps, cfg.N, cfg.K, tick=tick)
+    run = smc_pair_mi if cfg.method == "smc" else lw_pair_mi
+    rows, info = run(bn, jax.random.key(cfg.seed), sched, ps, cfg.N, cfg.K, tick=tick)
     info["sweep_wall_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     for r in rows:
@@ -249,7 +250,13 @@ def run_diabetes(cfg: DiabetesConfig, tick=None) -> dict:
     exact_rows = [r for r in rows if "mi_exact" in r]
     best_exact = max(exact_rows, key=lambda r: r["mi_exact"], default=None)
     return {
-        "config": {"N": cfg.N, "K": cfg.K, "meal": cfg.meal, "insulin": cfg.insulin},
+        "config": {
+            "N": cfg.N,
+            "K": cfg.K,
+            "method": cfg.method,
+            "meal": cfg.meal,
+            "insulin": cfg.insulin,
+        },
         "pairs": rows,
         "info": info,
         "n_pairs_vacuous": len(rows) - len(finite),
@@ -287,6 +294,7 @@ def diabetes_figures(res: dict) -> list:
         ax.set_ylabel("t1 (hour)")
         ax.set_title(k.replace("mi_", "I: "))
     fig.colorbar(im, ax=axes, shrink=0.8, label="nats")
-    return [(fig, "eevi_diabetes_heatmap", "I(ins_sens; bg_t1, bg_t2 | schedule): LW-IS lower "
-             "and upper bounds (blank = vacuous: some outer sample had all K weights zero) and "
-             "the exact value where computed.")]  # fmt: skip
+    method = res["config"]["method"].upper()
+    return [(fig, "eevi_diabetes_heatmap", f"I(ins_sens; bg_t1, bg_t2 | schedule): {method} "
+             "lower and upper bounds (blank = vacuous: for some outer sample all particles got "
+             "zero weight) and the exact value where computed.")]  # fmt: skip
