@@ -119,6 +119,11 @@ def _to_world(T_wc, xyz):
     return xyz @ T_wc[:3, :3].T + T_wc[:3, 3]
 
 
+def _bucket(n: int) -> int:
+    """Padded size: the next power of two ≥ max(n, 256), so scenes share compiled code."""
+    return 1 << max(8, math.ceil(math.log2(max(n, 1))))
+
+
 def make_observation(
     xyz_low: np.ndarray,
     T_wc: np.ndarray,
@@ -133,8 +138,9 @@ def make_observation(
     """Build an ``Observation`` from a low-resolution xyz image (h, w, 3) [m, camera frame].
 
     Pass ``xyz_low=None`` with ``depth_full``, ``cam_full`` and ``cam_low`` to build it from a
-    full-resolution depth image (nearest point per low-resolution pixel). ``pad_to`` fixes the
-    padded sizes so that observations of different scenes share compiled code.
+    full-resolution depth image (nearest point per low-resolution pixel). Arrays are padded
+    to ``pad_to`` or else to the next power of two, so that observations of different scenes
+    share compiled code.
     """
     if xyz_low is None:
         xyz_low = lowres_xyz_from_depth(cam_full, depth_full, cam_low)
@@ -147,7 +153,7 @@ def make_observation(
     valid &= inside
     xyz[~valid] = 0
     pix = np.flatnonzero(valid.reshape(-1))
-    npad = max(pad_to or len(pix), len(pix), 1)
+    npad = max(pad_to or _bucket(len(pix)), len(pix), 1)
     pix_p = np.zeros(npad, np.int32)
     pix_p[: len(pix)] = pix
     mask = np.zeros(npad, bool)
@@ -161,7 +167,7 @@ def make_observation(
     nb = cells[:, None, :] + off[None]
     ok = np.all((nb >= 0) & (nb < np.array(G)), axis=-1)
     flat = np.where(ok, (nb[..., 0] * G[1] + nb[..., 1]) * G[2] + nb[..., 2], math.prod(G))
-    ncell = max(pad_to or len(cells), len(cells), 1)
+    ncell = max(pad_to or _bucket(len(cells)), len(cells), 1)
     nbr = np.full((ncell, len(off)), math.prod(G), np.int32)
     nbr[: len(cells)] = flat
     cmask = np.zeros(ncell, bool)

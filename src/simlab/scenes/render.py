@@ -41,8 +41,11 @@ _FAR = jnp.float32(1e9)
 
 
 def pack_points(point_sets: list[np.ndarray]) -> tuple[jax.Array, jax.Array]:
-    """Stack per-object point arrays into (N, P_max, 3) float32 and a (N, P_max) validity mask."""
-    pmax = max(len(p) for p in point_sets)
+    """Stack per-object point arrays into (N, P, 3) float32 and a (N, P) validity mask.
+
+    P is the largest count rounded up to a multiple of 1024, so that scenes with different
+    objects share compiled code."""
+    pmax = -(-max(len(p) for p in point_sets) // 1024) * 1024
     pts = np.zeros((len(point_sets), pmax, 3), np.float32)
     mask = np.zeros((len(point_sets), pmax), bool)
     for i, p in enumerate(point_sets):
