@@ -127,6 +127,7 @@ def mvn_figures(res: dict) -> list:
             ax.axhline(kn["entropy"] - ex, color="gray", lw=0.8, ls=":")
             ax.annotate(f"kNN n={kn['samples']}", (1, kn["entropy"] - ex), fontsize=6)
         ax.axhline(0.0, color="k", lw=1)
+        ax.set_yscale("symlog", linthresh=0.1)  # K = 1 LW gaps are orders of magnitude wider
         ax.set_xscale("log", base=2)
         ax.set_title(f"d = {e['d']}, H(Y) = {ex:.2f} nats")
         ax.set_xlabel("K")
