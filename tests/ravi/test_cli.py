@@ -29,3 +29,24 @@ def test_missing_hospital_data_and_bad_config(tmp_path):
     assert isinstance(res.exception, DataError) and "ravi-uai-2022" in str(res.exception)
     res = CliRunner().invoke(app, ["dpmm", "--set", "nope=1", "--out", str(tmp_path)])
     assert isinstance(res.exception, ConfigError)
+
+
+def test_mcvi_figures_have_one_panel_per_tau():
+    from simlab.ravi.experiments import mcvi_figures
+
+    grid = [
+        {"M": M, "K": K, "tau": tau, "elbo": -1.0 / (1 + M)}
+        for M in (0, 5)
+        for K in (1, 5)
+        for tau in (0.0, 0.25)
+    ]
+    res = {
+        "unimodal": {
+            "grid": grid,
+            "ais": [{"steps": 10, "elbo": -2.0}],
+            "learned_marginal": [{"M": 0, "elbo": -1.0}, {"M": 5, "elbo": -0.5}],
+        }
+    }
+    figs = mcvi_figures(res)
+    assert [name for _, name, _ in figs] == ["mcvi_unimodal", "mcvi_unimodal_ais"]
+    assert len(figs[0][0].axes) == 2

@@ -340,7 +340,11 @@ def mcvi_figures(res: dict[str, Any]) -> list[tuple[Any, str, str]]:
     figs = []
     for name, r in res.items():
         taus = sorted({c["tau"] for c in r["grid"]})
-        fig, axes = new_figure(5.0 * len(taus), 4.0)
+        import matplotlib.pyplot as plt
+
+        plt.close(new_figure(1, 1)[0])  # new_figure selects the Agg backend
+
+        fig, axes = plt.subplots(1, len(taus), figsize=(5.0 * len(taus), 4.0), dpi=110)
         axes = np.atleast_1d(axes)
         for ax, tau in zip(axes, taus):
             for K in sorted({c["K"] for c in r["grid"]}):
