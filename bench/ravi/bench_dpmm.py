@@ -34,6 +34,8 @@ def main() -> None:
     p.add_argument("--amc-runs", type=int, default=3)
     p.add_argument("--no-sweep", action="store_true")
     p.add_argument("--order", default="data", choices=["data", "shuffled"])
+    p.add_argument("--unscaled", action="store_true", help="galaxy in km/s (authors' scale)")
+    p.add_argument("--mass-typo", action="store_true", help="galaxy with MASS's 26690")
     a = p.parse_args()
     hospital = a.dataset == "hospital"
     gibbs_every = a.smc_gibbs_every
@@ -54,6 +56,8 @@ def main() -> None:
         amc_runs=a.amc_runs,
         gibbs_sweeps=5 if hospital else 50,
         order=a.order,
+        unscaled=a.unscaled,
+        mass_typo=a.mass_typo,
     )
     if a.no_sweep or hospital:
         cfg = dataclasses.replace(cfg, sweep_smc=(), sweep_amc_k=())
