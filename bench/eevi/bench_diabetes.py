@@ -45,6 +45,7 @@ def main() -> None:
                 "n_pairs_vacuous": res["n_pairs_vacuous"],
                 "oracle_pairs": len(checked),
                 "oracle_pairs_bracketed_3se": len(ok),
+                "oracle_pairs_vacuous": sum(r["mi_lower"] is None for r in checked),
                 "oracle_wall_s": info["oracle_wall_s"],
                 "best_by_lower": res["best_by_lower"],
                 "best_by_mid": res["best_by_mid"],
