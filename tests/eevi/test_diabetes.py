@@ -13,11 +13,9 @@ from simlab.eevi.bn import compile_bn
 from simlab.eevi.diabetes import (
     INSULIN,
     MEALS,
-    exact_pair_mi,
     pairs,
     schedule,
     smc_bounds_fn,
-    smc_pair_mi,
     truncate,
 )
 from simlab.eevi.lw import bn_entropy_bounds, bn_outer_samples
@@ -31,10 +29,10 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def dias4():
-    net = truncate(load_bif(example_path("diabetes")), 4)
+    full = load_bif(example_path("diabetes"))
+    net = truncate(full, 4)
     bn = compile_bn(net)
-    sched = {v: s for v, s in schedule(compile_bn(load_bif(example_path("diabetes")))).items()
-             if v in bn.index}  # fmt: skip
+    sched = {v: s for v, s in schedule(compile_bn(full)).items() if v in bn.index}
     return net, bn, sched
 
 
@@ -65,14 +63,6 @@ def test_e5_smc_csmc_bracket_exact_on_four_hours(dias4):
     assert fin.mean() > 0.8  # all particles can die (zero CPT entries): counted, not dropped
     d_lo = lo[fin] - log_p[fin]  # E ≤ 0
     assert d_lo.mean() <= 3 * d_lo.std(ddof=1) / np.sqrt(fin.sum())
-    # the composed pair MI brackets the exact value
-    rows, _ = smc_pair_mi(
-        bn, jax.random.key(2), sched, [(1, 3)], P=16, outer=(vals, log_c), compiler_options=O0
-    )
-    r = rows[0]
-    truth = exact_pair_mi(net, sched, (1, 3))
-    assert r["mi_upper"] + 3 * r["se_upper"] >= truth
-    assert r["mi_lower"] - 3 * r["se_lower"] <= truth
 
 
 def test_e5_reciprocal_identity_with_zero_weights(dias4):
