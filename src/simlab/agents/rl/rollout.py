@@ -87,9 +87,12 @@ class Rollout:
     reward: float = 0.0
     done: bool = False  # the environment ended the episode (else it ran out of turns/window)
     advantage: float = 0.0
+    env_success: bool | None = None  # the environment's own verdict, when it gives one
 
     @property
     def success(self) -> bool:
+        if self.env_success is not None:
+            return self.env_success
         return self.done and self.reward >= 1.0 - 1e-9
 
     @property
@@ -288,6 +291,7 @@ def _collect_batch(policy, tasks, groups, make_env, cfg: RolloutConfig, gen):
                 n_turns[i] += 1
                 obs, reward, done = envs[i].step(text)
                 r.reward, r.done = float(reward), bool(done)
+                r.env_success = getattr(envs[i], "success", None)
                 if done or n_turns[i] >= cfg.max_turns:
                     finished[i] = True
                     continue
