@@ -211,6 +211,9 @@ def _smollm2_dir() -> Path:
     # The weights are now plain fp32; the copy must not claim to be GGUF-quantised.
     if hasattr(lm.config, "quantization_config"):
         del lm.config.quantization_config
+    lm.hf_quantizer = None
+    if hasattr(lm, "is_quantized"):
+        lm.is_quantized = False
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
     try:
