@@ -60,6 +60,9 @@ class RolloutConfig:
     tasks_per_batch: int = 0  # 0 = all tasks of a collection in one batch
     bf16: bool = True  # bf16 autocast for the forwards
     train_sampled_stop_token: bool = True
+    # Merge LoRA into the base weights while sampling (measured ~3x faster decoding on CPU);
+    # unmerging afterwards leaves fp32 rounding of order 1e-7 relative in the base weights.
+    merge_lora: bool = True
 
     def __post_init__(self):
         if self.k < 1 or self.max_turns < 1 or self.max_new_tokens < 1:
@@ -204,6 +207,9 @@ def collect(
     stats = CollectStats()
     was_training = policy.model.training
     policy.model.eval()
+    merged = policy.lora and cfg.merge_lora
+    if merged:
+        policy.model.merge_adapter()
     try:
         with torch.no_grad(), autocast(cfg.bf16):
             for lo in range(0, len(tasks), per):
@@ -213,6 +219,8 @@ def collect(
                 out.extend(rs)
                 stats.add(st)
     finally:
+        if merged:
+            policy.model.unmerge_adapter()
         policy.model.train(was_training)
     stats.seconds = time.perf_counter() - t0
     return out, stats
