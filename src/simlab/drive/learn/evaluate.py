@@ -28,8 +28,9 @@ def _chunk(policy, env, carry, key, steps: int, greedy: bool):
     state, obs_key, ep = carry
     obs = env.observe(state, obs_key)
     (state, _, obs_key, ep), traj = rollout(
-        policy, env, state, obs, obs_key, ep, key, steps, store_obs=None, greedy=greedy
-    )
+        policy, env, state, obs, obs_key, ep, key, steps, store_obs=None, greedy=greedy,
+        bootstrap=False,
+    )  # fmt: skip
     sums = {
         "agent_steps": traj["alive"].sum(),
         "lives": traj["lives"].sum(),

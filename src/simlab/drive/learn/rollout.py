@@ -28,7 +28,17 @@ __all__ = ["rollout"]
 
 
 def rollout(
-    policy, env, env_state, obs, obs_key, ep_return, key, steps, store_obs=True, greedy=False
+    policy,
+    env,
+    env_state,
+    obs,
+    obs_key,
+    ep_return,
+    key,
+    steps,
+    store_obs=True,
+    greedy=False,
+    bootstrap=True,
 ):
     """Run ``steps`` self-play steps with ``lax.scan``.
 
@@ -39,7 +49,9 @@ def rollout(
     value, reward, terminated, truncated, final_value, learn, alive; and per-step scalars
     [T]: every event sum, ``lives`` (lives ended) and ``life_return`` (summed return of those
     lives). ``ep_return`` [W, A] carries each agent's running return across rollouts.
-    ``greedy`` takes the most likely action (evaluation) instead of sampling.
+    ``greedy`` takes the most likely action (evaluation) instead of sampling; with
+    ``bootstrap`` False the truncation values are not computed (final_value = value), so an
+    evaluation does not pay for the environment's pre-reset state.
     """
 
     def step(carry, k):
@@ -53,7 +65,7 @@ def rollout(
         logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[..., None], -1)[..., 0]
         new_state, reward, term, trunc, info = env.step(env_state, action, k_env)
         new_obs = env.observe(new_state, k_obs)
-        if "final_state" in info:
+        if bootstrap and "final_state" in info:
             # V(s_T) of the pre-reset state; observed (with the same key) only when needed.
             final_value = jax.lax.cond(
                 jnp.any(trunc),

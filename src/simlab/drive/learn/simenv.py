@@ -19,6 +19,7 @@ simulator config and the world count are static), with the methods ``rollout`` e
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import equinox as eqx
 import jax
@@ -51,8 +52,9 @@ def to_blocks(raw: dict) -> dict:
     return out
 
 
+@functools.lru_cache(maxsize=8)
 def procedural_bank(seed: int = 0, n: int = 3) -> MapBank:
-    """A bank of ``n`` seeded procedural maps (grid towns, highways, roundabouts)."""
+    """A bank of ``n`` seeded procedural maps (grid towns, highways, roundabouts); cached."""
     from simlab.drive.bank import make_bank
     from simlab.drive.mapdata import build_map
     from simlab.drive.procgen import procedural_graphs
