@@ -1,0 +1,226 @@
+"""The map bank: every map's arrays concatenated into flat JAX arrays (spec §1, §2.3).
+
+A ``MapBank`` is a static pytree that is never part of the world state. Element arrays of
+all maps are concatenated, with global ids; each map keeps its own grid origin and size for
+every lookup table, so small towns are not padded to the size of the largest one. Only the
+candidate-list width K of a table is shared (the maximum over maps).
+
+Lookups are gathers: ``cell_candidates(table, map_id, xy)`` returns the padded candidate
+list of the cell under ``xy``; callers mask by distance or heading. Nothing is sorted.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+
+from simlab.drive.mapdata import MapData, Table
+
+__all__ = ["Grid", "MapBank", "cell_candidates", "make_bank", "raster_lookup", "route_distance"]
+
+f32, i32 = jnp.float32, jnp.int32
+
+
+class Grid(eqx.Module):
+    """One lookup table over all maps. Per map m: origin (x0[m], y0[m]), nx[m] × ny[m] cells
+    of side ``cell`` starting at flat index off[m] of ``cell_row``; rows are global."""
+
+    x0: jnp.ndarray  # [M] f32
+    y0: jnp.ndarray  # [M] f32
+    nx: jnp.ndarray  # [M] i32
+    ny: jnp.ndarray  # [M] i32
+    off: jnp.ndarray  # [M] i32
+    cell_row: jnp.ndarray  # [sum cells] i32
+    rows: jnp.ndarray  # [n_rows, K] i32 global element ids, -1 padded
+    cell: float = eqx.field(static=True)
+
+
+class MapBank(eqx.Module):
+    """All maps' arrays (see ``simlab.drive.mapdata.MapData`` for meanings). Ids are global;
+    ``*_off[m]`` is map m's first element and ``*_count[m]`` its number of elements."""
+
+    lane_len: jnp.ndarray  # [L]
+    lane_speed: jnp.ndarray  # [L]
+    lane_drow: jnp.ndarray  # [L] i32: flat offset of lane i's row in ``route``
+    lane_dcol: jnp.ndarray  # [L] i32: lane i's local column in its map's route matrix
+    route: jnp.ndarray  # [sum L_m^2] f32, end of lane i -> start of lane j (m)
+    q_p0: jnp.ndarray  # [Q, 3]
+    q_p1: jnp.ndarray  # [Q, 3]
+    q_width: jnp.ndarray  # [Q]
+    q_lane: jnp.ndarray  # [Q]
+    q_s0: jnp.ndarray  # [Q]
+    q_curv: jnp.ndarray  # [Q]
+    q_speed: jnp.ndarray  # [Q]
+    spawn_quads: jnp.ndarray  # [sum n_spawn]
+    spawn_off: jnp.ndarray  # [M]
+    spawn_count: jnp.ndarray  # [M]
+    raster: jnp.ndarray  # [sum cells] bool
+    raster_x0: jnp.ndarray  # [M]
+    raster_y0: jnp.ndarray  # [M]
+    raster_nx: jnp.ndarray  # [M]
+    raster_ny: jnp.ndarray  # [M]
+    raster_off: jnp.ndarray  # [M]
+    b_xy: jnp.ndarray  # [B, 2]
+    b_dir: jnp.ndarray  # [B, 2]
+    b_z: jnp.ndarray  # [B]
+    r_start: jnp.ndarray  # [R, 3]
+    r_end: jnp.ndarray  # [R, 2]
+    r_width: jnp.ndarray  # [R]
+    r_speed: jnp.ndarray  # [R]
+    r_lane: jnp.ndarray  # [R]
+    r_s: jnp.ndarray  # [R]
+    s_a: jnp.ndarray  # [S, 2]
+    s_b: jnp.ndarray  # [S, 2]
+    s_z: jnp.ndarray  # [S]
+    s_lane: jnp.ndarray  # [S]
+    s_junc: jnp.ndarray  # [S] local junction index in its map, -1 = yield line (no light)
+    s_group: jnp.ndarray  # [S]
+    s_local: jnp.ndarray  # [S] local stop-line index in its map
+    junc_groups: jnp.ndarray  # [M, J_max] groups per local junction (0 = padding)
+    stop_count: jnp.ndarray  # [M]
+    quad_grid: Grid
+    boundary_grid: Grid
+    lane_grid: Grid
+    stop_grid: Grid
+    raster_res: float = eqx.field(static=True)
+    n_maps: int = eqx.field(static=True)
+    max_stops: int = eqx.field(static=True)
+    max_junctions: int = eqx.field(static=True)
+    max_groups: int = eqx.field(static=True)
+
+
+def _grid(tables: list[Table], elem_off: list[int]) -> Grid:
+    k = max(t.rows.shape[1] for t in tables)
+    rows, cell_row, offs, row_off, cell_off = [], [], [], 0, 0
+    for t, eo in zip(tables, elem_off):
+        r = -np.ones((t.rows.shape[0], k), np.int32)
+        r[:, : t.rows.shape[1]] = np.where(t.rows >= 0, t.rows + eo, -1)
+        rows.append(r)
+        cell_row.append(t.cell_row + row_off)
+        offs.append(cell_off)
+        row_off += t.rows.shape[0]
+        cell_off += t.nx * t.ny
+    return Grid(
+        x0=jnp.asarray([t.x0 for t in tables], f32),
+        y0=jnp.asarray([t.y0 for t in tables], f32),
+        nx=jnp.asarray([t.nx for t in tables], i32),
+        ny=jnp.asarray([t.ny for t in tables], i32),
+        off=jnp.asarray(offs, i32),
+        cell_row=jnp.asarray(np.concatenate(cell_row), i32),
+        rows=jnp.asarray(np.concatenate(rows), i32),
+        cell=float(tables[0].cell),
+    )
+
+
+def make_bank(maps: list[MapData]) -> MapBank:
+    """Concatenate built maps into one bank (all maps must share table cell sizes)."""
+    cum = lambda xs: np.concatenate([[0], np.cumsum(xs)[:-1]]).astype(np.int64)  # noqa: E731
+    n_l = [len(m.lane_len) for m in maps]
+    n_q = [len(m.q_p0) for m in maps]
+    lane_off, quad_off = cum(n_l), cum(n_q)
+    b_off, r_off = cum([len(m.b_xy) for m in maps]), cum([len(m.r_lane) for m in maps])
+    s_off = cum([len(m.s_a) for m in maps])
+    d_off = cum([n * n for n in n_l])
+
+    def cat(name, off=None):
+        offs = off if off is not None else [0] * len(maps)
+        return np.concatenate([getattr(m, name) + o for m, o in zip(maps, offs)])
+
+    lane_drow = np.concatenate([d_off[i] + np.arange(n) * n for i, n in enumerate(n_l)])
+    lane_dcol = np.concatenate([np.arange(n) for n in n_l])
+    j_max = max(max((len(m.junc_groups) for m in maps), default=0), 1)
+    junc_groups = np.zeros((len(maps), j_max), np.int32)
+    for i, m in enumerate(maps):
+        junc_groups[i, : len(m.junc_groups)] = m.junc_groups
+    raster_off = cum([m.raster.size for m in maps])
+
+    def fa(x):
+        return jnp.asarray(np.asarray(x, np.float32).reshape(np.shape(x)), f32)
+
+    def ia(x):
+        return jnp.asarray(np.asarray(x, np.int64), i32)
+
+    def cat2(name, width):
+        return np.concatenate([getattr(m, name).reshape(-1, width) for m in maps])
+
+    return MapBank(
+        lane_len=fa(cat("lane_len")),
+        lane_speed=fa(cat("lane_speed")),
+        lane_drow=ia(lane_drow),
+        lane_dcol=ia(lane_dcol),
+        route=fa(np.concatenate([m.route.ravel() for m in maps])),
+        q_p0=fa(cat2("q_p0", 3)),
+        q_p1=fa(cat2("q_p1", 3)),
+        q_width=fa(cat("q_width")),
+        q_lane=ia(cat("q_lane", lane_off)),
+        q_s0=fa(cat("q_s0")),
+        q_curv=fa(cat("q_curv")),
+        q_speed=fa(cat("q_speed")),
+        spawn_quads=ia(cat("spawn_quads", quad_off)),
+        spawn_off=ia(cum([len(m.spawn_quads) for m in maps])),
+        spawn_count=ia([len(m.spawn_quads) for m in maps]),
+        raster=jnp.asarray(np.concatenate([m.raster.ravel() for m in maps])),
+        raster_x0=fa([m.raster_x0 for m in maps]),
+        raster_y0=fa([m.raster_y0 for m in maps]),
+        raster_nx=ia([m.raster.shape[1] for m in maps]),
+        raster_ny=ia([m.raster.shape[0] for m in maps]),
+        raster_off=ia(raster_off),
+        b_xy=fa(cat2("b_xy", 2)),
+        b_dir=fa(cat2("b_dir", 2)),
+        b_z=fa(cat("b_z")),
+        r_start=fa(cat2("r_start", 3)),
+        r_end=fa(cat2("r_end", 2)),
+        r_width=fa(cat("r_width")),
+        r_speed=fa(cat("r_speed")),
+        r_lane=ia(cat("r_lane", lane_off)),
+        r_s=fa(cat("r_s")),
+        s_a=fa(cat2("s_a", 2)),
+        s_b=fa(cat2("s_b", 2)),
+        s_z=fa(cat("s_z")),
+        s_lane=ia(cat("s_lane", lane_off)),
+        s_junc=ia(cat("s_junc")),
+        s_group=ia(cat("s_group")),
+        s_local=ia(np.concatenate([np.arange(len(m.s_a)) for m in maps])),
+        junc_groups=ia(junc_groups),
+        stop_count=ia([len(m.s_a) for m in maps]),
+        quad_grid=_grid([m.quad_table for m in maps], list(quad_off)),
+        boundary_grid=_grid([m.boundary_table for m in maps], list(b_off)),
+        lane_grid=_grid([m.lane_table for m in maps], list(r_off)),
+        stop_grid=_grid([m.stop_table for m in maps], list(s_off)),
+        raster_res=float(maps[0].raster_res),
+        n_maps=len(maps),
+        max_stops=max(max(len(m.s_a) for m in maps), 1),
+        max_junctions=j_max,
+        max_groups=max(int(junc_groups.max(initial=1)), 1),
+    )
+
+
+def cell_candidates(grid: Grid, map_id: jnp.ndarray, xy: jnp.ndarray) -> jnp.ndarray:
+    """Candidate ids [..., K] (-1 = none) of the cell under xy [..., 2] on map map_id [...].
+
+    Points outside a map's grid use the nearest border cell."""
+    ix = jnp.floor((xy[..., 0] - grid.x0[map_id]) / grid.cell).astype(i32)
+    iy = jnp.floor((xy[..., 1] - grid.y0[map_id]) / grid.cell).astype(i32)
+    nx, ny = grid.nx[map_id], grid.ny[map_id]
+    cell = grid.off[map_id] + jnp.clip(iy, 0, ny - 1) * nx + jnp.clip(ix, 0, nx - 1)
+    return grid.rows[grid.cell_row[cell]]
+
+
+def raster_lookup(bank: MapBank, map_id: jnp.ndarray, xy: jnp.ndarray) -> jnp.ndarray:
+    """Drivable flag [...] at points xy [..., 2]; points outside the map are not drivable."""
+    ix = jnp.floor((xy[..., 0] - bank.raster_x0[map_id]) / bank.raster_res).astype(i32)
+    iy = jnp.floor((xy[..., 1] - bank.raster_y0[map_id]) / bank.raster_res).astype(i32)
+    nx, ny = bank.raster_nx[map_id], bank.raster_ny[map_id]
+    inside = (ix >= 0) & (iy >= 0) & (ix < nx) & (iy < ny)
+    idx = bank.raster_off[map_id] + jnp.clip(iy, 0, ny - 1) * nx + jnp.clip(ix, 0, nx - 1)
+    return inside & bank.raster[idx]
+
+
+def route_distance(bank: MapBank, lane, s, goal_lane, goal_s) -> jnp.ndarray:
+    """Route distance (m) from arc length s on lane to goal_s on goal_lane (spec §2.1):
+    s_g - s on the same lane ahead, else (len_i - s) + D[i, j] + s_g. All args broadcast."""
+    d = bank.route[bank.lane_drow[lane] + bank.lane_dcol[goal_lane]]
+    general = bank.lane_len[lane] - s + d + goal_s
+    same = (lane == goal_lane) & (goal_s >= s)
+    return jnp.where(same, goal_s - s, general).astype(f32)

@@ -1,0 +1,62 @@
+"""Nearest-partner selection per world without sorting (spec §2.3 "Partners").
+
+For each agent: if A - 1 <= N every other present agent within the radius is taken.
+Otherwise the largest of 16 geometric radii (2 m … ``radius``) whose disc holds at most N
+partners is found by a 5-step binary search over counts, those partners are taken, and the
+remaining slots are filled from the next ring in slot order (a ``cumsum`` rank). Selected
+indices are compacted into N slots by a scatter; unused slots are -1. Slot order carries no
+meaning (the policy max-pools over partners).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["select_partners"]
+
+i32 = jnp.int32
+N_RADII = 16
+
+
+def select_partners(x, y, present, n: int, radius: float = 200.0) -> jnp.ndarray:
+    """Partner indices [W, A, n] (-1 = empty) of every slot among present agents.
+
+    x, y, present: [W, A]. Self is never a partner. Absent slots still get partners (the
+    result is masked by the caller)."""
+    w, a = x.shape
+    dx = x[:, :, None] - x[:, None, :]
+    dy = y[:, :, None] - y[:, None, :]
+    d2 = dx * dx + dy * dy
+    eye = jnp.eye(a, dtype=bool)[None]
+    ok = present[:, None, :] & ~eye & (d2 <= radius * radius)
+    d2 = jnp.where(ok, d2, jnp.inf)
+    if a <= n:
+        idx = jnp.where(ok, jnp.arange(a, dtype=i32)[None, None, :], -1)
+        return jnp.pad(idx, ((0, 0), (0, 0), (0, n - a)), constant_values=-1)
+    r2 = jnp.asarray(
+        np.concatenate([[0.0], np.geomspace(2.0, radius, N_RADII) ** 2, [np.inf]]), jnp.float32
+    )  # r2[k + 1] is the k-th radius; r2[0] = 0 (empty disc), r2[-1] = beyond
+
+    def count(k):  # partners strictly inside radius index k (k in -1..15)
+        return jnp.sum(d2 < r2[k + 1][..., None], axis=-1)
+
+    lo = jnp.full((w, a), -1, i32)
+    hi = jnp.full((w, a), N_RADII - 1, i32)
+    for _ in range(5):  # largest k with count(k) <= n
+        mid = (lo + hi + 1) // 2
+        fits = count(mid) <= n
+        lo = jnp.where(fits & (lo < hi), mid, lo)
+        hi = jnp.where(~fits & (lo < hi), mid - 1, hi)
+    inner_r2 = r2[lo + 1][..., None]
+    outer_r2 = r2[jnp.minimum(lo + 2, N_RADII)][..., None]
+    inner = d2 < inner_r2
+    ring = (d2 >= inner_r2) & (d2 < outer_r2)
+    n_inner = jnp.sum(inner, -1, keepdims=True)
+    sel = inner | (ring & (n_inner + jnp.cumsum(ring, -1) <= n))
+    slot = jnp.where(sel, jnp.cumsum(sel, -1) - 1, n)
+    wi = jnp.arange(w)[:, None, None]
+    ai = jnp.arange(a)[None, :, None]
+    j = jnp.broadcast_to(jnp.arange(a, dtype=i32)[None, None, :], (w, a, a))
+    out = jnp.full((w, a, n + 1), -1, i32).at[wi, ai, slot].set(j, mode="drop")
+    return out[..., :n]
