@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from simlab.agents.rl.cli import app as loop_app
 from simlab.core.errors import UserError
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ world = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(world, name="world")
+app.add_typer(loop_app)  # train, eval (LOOP)
 
 Seed = Annotated[int, typer.Option(help="World seed.")]
 SPLIT_NAMES = ("train", "dev", "test_normal", "test_challenge")
