@@ -79,7 +79,7 @@ class ChoiceMap(Mapping):
     be a prefix of another. Leaves keep their shapes; scalars may be Python numbers.
     """
 
-    __slots__ = ("_addrs", "_d")
+    __slots__ = ("_addrs", "_children", "_d")
 
     def __init__(self, entries: Mapping | Iterable | None = None):
         items = entries.items() if isinstance(entries, Mapping) else (entries or ())
@@ -92,6 +92,7 @@ class ChoiceMap(Mapping):
                 raise AddressError(f"address {a!r} is a prefix of {b!r} in the same choice map", a)
         self._addrs = addrs
         self._d = d
+        self._children = None
 
     # pytree -------------------------------------------------------------------------------
     def tree_flatten(self):
@@ -102,6 +103,7 @@ class ChoiceMap(Mapping):
         cm = object.__new__(cls)
         cm._addrs = addrs
         cm._d = dict(zip(addrs, leaves))
+        cm._children = None
         return cm
 
     # construction ---------------------------------------------------------------------------
@@ -115,6 +117,7 @@ class ChoiceMap(Mapping):
         cm = object.__new__(cls)
         cm._addrs = tuple(sorted(d, key=_sort_key))
         cm._d = d
+        cm._children = None
         return cm
 
     # mapping --------------------------------------------------------------------------------
@@ -165,10 +168,18 @@ class ChoiceMap(Mapping):
     def sub(self, prefix) -> ChoiceMap:
         """The entries below ``prefix`` with the prefix removed (possibly empty)."""
         prefix = addr(prefix)
-        if not prefix:
-            return self
-        n = len(prefix)
-        return ChoiceMap._trusted({a[n:]: v for a, v in self._d.items() if a[:n] == prefix})
+        cm = self
+        for c in prefix:  # one component at a time through a lazily built index: O(|prefix|)
+            if not cm._d:
+                return _EMPTY
+            if cm._children is None:
+                children: dict = {}
+                for a, v in cm._d.items():
+                    if a:
+                        children.setdefault(a[0], {})[a[1:]] = v
+                cm._children = {k: ChoiceMap._trusted(d) for k, d in children.items()}
+            cm = cm._children.get(c, _EMPTY)
+        return cm
 
     def prefixed(self, prefix) -> ChoiceMap:
         """The same entries with every address prepended by ``prefix``."""

@@ -65,7 +65,8 @@ class Tracer:
         self._strict_old = strict_old
         self.choices: dict = {}
         self.discard: dict = {}
-        self.visited: list = []
+        self.visited: set = set()
+        self._prefixes: set = set()
         self.score = zero()
         self.weight = zero()
         self.measured = zero()
@@ -76,10 +77,12 @@ class Tracer:
         name = self._gf.name
         if not isinstance(gf, GenerativeFunction):
             raise AddressError(f"t(...) needs a generative function, got {gf!r}", a, name)
-        for b in self.visited:
-            if b[: len(a)] == a or a[: len(b)] == b:
-                raise AddressError(f"address used twice (clashes with {b!r})", a, name)
-        self.visited.append(a)
+        # clash if a was visited, is a prefix of a visited address, or has one as a prefix
+        clash = a in self._prefixes or any(a[:i] in self.visited for i in range(1, len(a)))
+        if clash:
+            raise AddressError("address used twice (or clashes with a visited address)", a, name)
+        self.visited.add(a)
+        self._prefixes.update(a[:i] for i in range(1, len(a) + 1))
         key = None if self._key is None else rng.addr_key(self._key, a)
         if key is not None and not gf.accepts_particle_keys:
             key = rng.raw(key)
