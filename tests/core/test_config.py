@@ -55,6 +55,15 @@ def test_override_wins_over_file(tmp_path):
     assert load_config(Train, f, ["ppo.lr=5e-5"]).ppo.lr == 5e-5
 
 
+def test_preset_base_then_file_then_overrides(tmp_path):
+    preset = Train(seed=7, sizes=(256, 256), ppo=PPO(lr=1e-4, epochs=16))
+    assert load_config(Train, base=preset) == preset
+    f = tmp_path / "c.toml"
+    f.write_text("[ppo]\nepochs = 2\n")  # a table in the file merges key by key into the preset
+    cfg = load_config(Train, f, ["seed=1"], base=preset)
+    assert cfg == Train(seed=1, sizes=(256, 256), ppo=PPO(lr=1e-4, epochs=2))
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [

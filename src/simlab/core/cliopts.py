@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["ConfigPath", "OutDir", "ResumeRun", "Seed", "SetOverrides"]
+__all__ = ["ConfigPath", "FullSettings", "OutDir", "ResumeRun", "Seed", "SetOverrides"]
 
 ConfigPath = Annotated[
     Path | None, typer.Option("--config", "-c", help="TOML config file (defaults otherwise).")
@@ -26,3 +26,6 @@ ResumeRun = Annotated[
 ]
 OutDir = Annotated[Path, typer.Option("--out", help="Folder under which the run folder is made.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (everything derives from it).")]
+FullSettings = Annotated[
+    bool, typer.Option("--full", help="Start from the paper's full settings (slow).")
+]

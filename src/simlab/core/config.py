@@ -201,18 +201,36 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path}: invalid TOML ({e})") from None
 
 
-def load_config(cls: type[C], path: str | Path | None = None, overrides: Iterable[str] = ()) -> C:
-    """Defaults of ``cls``, then the TOML file at ``path`` (if any), then ``overrides``.
+def load_config(
+    cls: type[C],
+    path: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    *,
+    base: C | None = None,
+) -> C:
+    """Defaults of ``cls`` (or the preset ``base``, e.g. a paper's full settings), then the TOML
+    file at ``path`` (if any), then ``overrides``.
 
     Raises ConfigError (one line, naming the key and file) on any unknown key or bad value.
     """
-    data: dict[str, Any] = read_toml(path) if path is not None else {}
+    data: dict[str, Any] = to_dict(base) if base is not None else {}
+    if path is not None:
+        _update(data, read_toml(path))
     where = str(path) if path is not None else ""
     for text in overrides:
         keys, value = parse_override(text)
         _merge(data, keys, value, text)
         where = f"{where} + --set" if where else "--set"
     return from_dict(cls, data, where=where)
+
+
+def _update(data: dict[str, Any], new: Mapping[str, Any]) -> None:
+    """Recursive dict update: tables merge key by key, values replace."""
+    for k, v in new.items():
+        if isinstance(v, Mapping) and isinstance(data.get(k), dict):
+            _update(data[k], v)
+        else:
+            data[k] = v
 
 
 def config_json(cfg: Any) -> str:

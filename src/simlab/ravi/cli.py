@@ -12,30 +12,19 @@ from typing import Annotated
 
 import typer
 
-from simlab.core.cliopts import ConfigPath, OutDir, SetOverrides
-from simlab.core.errors import ConfigError, DataError
+from simlab.core.cliopts import ConfigPath, FullSettings, OutDir, SetOverrides
+from simlab.core.errors import DataError
 
 app = typer.Typer(
     help="RAVI: meta-inference, MCVI and Agglomerative Monte Carlo.", no_args_is_help=True
 )
 
-Full = Annotated[bool, typer.Option("--full", help="The paper's full settings (slow).")]
-
 
 def _load(cls, full_cfg, config: Path | None, overrides, full: bool):
     """The config: defaults (or the paper's settings with --full), a TOML file, --set overrides."""
-    import tempfile
+    from simlab.core.config import load_config
 
-    from simlab.core.config import dump_toml, load_config
-
-    if not full:
-        return load_config(cls, config, overrides or ())
-    if config is not None:
-        raise ConfigError("give either --full or --config (put full settings in the file)")
-    with tempfile.TemporaryDirectory() as d:
-        base = Path(d) / "full.toml"
-        dump_toml(full_cfg, base)
-        return load_config(cls, base, overrides or ())
+    return load_config(cls, config, overrides or (), base=full_cfg if full else None)
 
 
 def _write(run, report, results: dict, figures) -> Path:
@@ -51,7 +40,7 @@ def mcvi(
     config: ConfigPath = None,
     set: SetOverrides = None,
     out: OutDir = Path("runs"),
-    full: Full = False,
+    full: FullSettings = False,
 ) -> None:
     """MCVI vs RAVI-MCVI(K) with ULA proposals, AIS with MALA at matched compute (Fig. 3)."""
     import jax
@@ -85,7 +74,7 @@ def dpmm(
     config: ConfigPath = None,
     set: SetOverrides = None,
     out: OutDir = Path("runs"),
-    full: Full = False,
+    full: FullSettings = False,
     dataset: Annotated[
         str | None, typer.Option(help="galaxy | synthetic | hospital (overrides the config).")
     ] = None,
