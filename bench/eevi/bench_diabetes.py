@@ -2,6 +2,7 @@
 particles/s, vacuous pairs) and exact values for early pairs. Prints JSON.
 
     .venv/bin/python bench/eevi/bench_diabetes.py [--N 100] [--K 100] [--oracle-max-t2 8]
+        [--smoothing 1e-10] [--method smc|is]
 """
 
 import argparse
@@ -19,8 +20,10 @@ def main() -> None:
     ap.add_argument("--K", type=int, default=100)
     ap.add_argument("--oracle-max-t2", type=int, default=8)
     ap.add_argument("--method", choices=["smc", "is"], default="smc")
+    ap.add_argument("--smoothing", type=float, default=DiabetesConfig.smoothing)
     args = ap.parse_args()
-    cfg = DiabetesConfig(N=args.N, K=args.K, oracle_max_t2=args.oracle_max_t2, method=args.method)
+    cfg = DiabetesConfig(N=args.N, K=args.K, oracle_max_t2=args.oracle_max_t2, method=args.method,
+                         smoothing=args.smoothing)  # fmt: skip
     with jax.enable_x64(True):
         res = run_diabetes(cfg)
     info = res["info"]
@@ -38,6 +41,7 @@ def main() -> None:
                 "method": cfg.method,
                 "N": cfg.N,
                 "K": cfg.K,
+                "smoothing": cfg.smoothing,
                 "pairs": len(res["pairs"]),
                 "sweep_wall_s": info["sweep_wall_s"],
                 "particles": info["particles"],

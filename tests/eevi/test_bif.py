@@ -141,3 +141,33 @@ def test_cycle_and_missing_block_and_missing_file(tmp_path):
     (tmp_path / "bad.gz").write_bytes(b"\x1f\x8bnot gzip")
     with pytest.raises(DataError, match="gzip"):
         load_bif(tmp_path / "bad.gz")
+
+
+ZEROS = """
+variable a { type discrete [ 2 ] { a0, a1 }; }
+variable b { type discrete [ 3 ] { b0, b1, b2 }; }
+probability ( a ) { table 1.0, 0.0; }
+probability ( b | a ) { (a0) 0.5, 0.5, 0.0; (a1) 0.0, 0.0, 1.0; }
+"""
+
+
+def test_smoothing_adds_eps_and_renormalises():
+    from simlab.core.errors import ConfigError
+    from simlab.eevi.bif import smooth
+
+    net = parse_bif(ZEROS, "zeros")
+    assert smooth(net, 0.0) is net
+    eps = 1e-3
+    s = smooth(net, eps)
+    np.testing.assert_allclose(s.cpts["a"], np.array([1 + eps, eps]) / (1 + 2 * eps))
+    np.testing.assert_allclose(
+        s.cpts["b"][0], np.array([0.5 + eps, 0.5 + eps, eps]) / (1 + 3 * eps)
+    )
+    for p in s.cpts.values():
+        assert np.all(p > 0)
+        np.testing.assert_allclose(p.sum(-1), 1.0)
+    assert net.cpts["a"][1] == 0.0  # the original is left unchanged
+    for bad in (-1e-10, float("nan")):
+        with pytest.raises(ConfigError, match="zeros"):
+            smooth(net, bad)
+    assert load_network("asia", smoothing=eps).cpts["asia"].min() > 0

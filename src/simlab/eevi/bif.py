@@ -25,7 +25,7 @@ import numpy as np
 
 from simlab.core.errors import DataError
 
-__all__ = ["BifNetwork", "example_path", "load_bif", "load_network", "parse_bif"]
+__all__ = ["BifNetwork", "example_path", "load_bif", "load_network", "parse_bif", "smooth"]
 
 ROW_SUM_TOL = 1e-6
 
@@ -407,12 +407,40 @@ def example_path(name: str) -> Path:
 BUILTIN = Path(__file__).parent / "networks"
 
 
-def load_network(name_or_path: str | Path) -> BifNetwork:
+def load_network(name_or_path: str | Path, smoothing: float = 0.0) -> BifNetwork:
     """A network by name or path: ``"asia"`` is built in (no pgmpy needed); other bare names
-    (``"hepar2"``, ``"diabetes"``, …) come from the pgmpy wheel; anything else is a file path."""
+    (``"hepar2"``, ``"diabetes"``, …) come from the pgmpy wheel; anything else is a file path.
+
+    ``smoothing`` ε ≥ 0: see :func:`smooth`. The default 0 keeps the BIF values exactly."""
     s = str(name_or_path)
     if (BUILTIN / f"{s}.bif").is_file():
-        return load_bif(BUILTIN / f"{s}.bif")
-    if "/" not in s and not s.endswith((".bif", ".gz")):
-        return load_bif(example_path(s))
-    return load_bif(s)
+        net = load_bif(BUILTIN / f"{s}.bif")
+    elif "/" not in s and not s.endswith((".bif", ".gz")):
+        net = load_bif(example_path(s))
+    else:
+        net = load_bif(s)
+    return smooth(net, smoothing) if smoothing else net
+
+
+def smooth(net: BifNetwork, eps: float) -> BifNetwork:
+    """Every CPT row p replaced by (p + ε) / Σ(p + ε) (probabilities, so ε is unitless).
+
+    This is the rule of the authors' Gen transcription of DIAS (``diabetes_cpds.jl``: ε = 1e-10
+    added before normalising). It removes zero entries, whose −inf likelihood-weighting weights
+    make the entropy upper bound vacuous, at the price of a slightly different model (each
+    entry moves by at most ε·card). Oracles must then use the same smoothed network.
+    """
+    from simlab.core.errors import ConfigError
+
+    eps = float(eps)
+    if not (eps >= 0.0 and np.isfinite(eps)):
+        raise ConfigError(f"{net.source}: CPT smoothing must be a finite ε ≥ 0, got {eps}")
+    if eps == 0.0:
+        return net
+    from dataclasses import replace
+
+    cpts = {}
+    for v, p in net.cpts.items():
+        q = p + eps
+        cpts[v] = q / q.sum(axis=-1, keepdims=True)
+    return replace(net, cpts=cpts)

@@ -229,7 +229,7 @@ def run_diabetes(cfg: DiabetesConfig, tick=None) -> dict:
     hours, and the exact values for pairs with t2 ≤ ``cfg.oracle_max_t2``."""
     from simlab.eevi.diabetes import exact_pair_mi, lw_pair_mi, pairs, schedule, smc_pair_mi
 
-    net = load_network(cfg.network)
+    net = load_network(cfg.network, smoothing=cfg.smoothing)
     bn = compile_bn(net)
     sched = schedule(bn, cfg.meal, cfg.insulin)
     ps = pairs(cfg.hours)
@@ -257,6 +257,7 @@ def run_diabetes(cfg: DiabetesConfig, tick=None) -> dict:
             "method": cfg.method,
             "meal": cfg.meal,
             "insulin": cfg.insulin,
+            "smoothing": cfg.smoothing,
         },
         "pairs": rows,
         "info": info,
