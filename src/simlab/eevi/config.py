@@ -41,6 +41,21 @@ class Hepar2Config:
 
 
 @dataclass(frozen=True)
+class VarianceConfig:
+    """HEPAR II variance experiment: replicates of the bounds on H(d | t, O), with shared and
+    with independent outer samples (spec §6.2). ``outer_chunk`` bounds memory."""
+
+    seed: int = 0
+    network: str = "hepar2"
+    disease: str = "PBC"
+    test: str = "ama"
+    N: int = 2000
+    K: int = 200
+    replicates: int = 18
+    outer_chunk: int = 1000
+
+
+@dataclass(frozen=True)
 class DiabetesConfig:
     """DIAS pair sweep: method "smc" (SMC lower / cSMC upper, K = particles) or "is"
     (likelihood-weighting IS, K particles); schedule scenario; exact oracle pairs.
@@ -67,6 +82,10 @@ def full_mvn() -> MVNConfig:
 
 def full_hepar2() -> Hepar2Config:
     return replace(Hepar2Config(), runtime_N=5000)
+
+
+def full_variance() -> VarianceConfig:
+    return replace(VarianceConfig(), N=10_000)
 
 
 def full_diabetes() -> DiabetesConfig:

@@ -127,16 +127,37 @@ def bn_entropy_bounds(
     log_p_background=None,
     background: dict | None = None,
     compiler_options: dict | None = None,
+    outer_chunk: int | None = None,
 ) -> list[EntropyBounds]:
     """EntropyBounds (nats) for each target set (a list of node-name lists), all on the same
     outer samples (shared: compose them with :func:`simlab.eevi.estimators.combine`).
 
     An empty target set gives exactly H = 0 (both bounds). ``background`` + its per-sample
     ``log_p_background`` turn the bounds into bounds on H(Y | c). ``compiler_options``: XLA
-    options of the (cached) compilation.
+    options of the (cached) compilation. ``outer_chunk``: at most this many outer samples per
+    compiled call (memory is O(chunk · K · n)); the last chunk is padded to the same shape.
     """
     outer_vals = jnp.asarray(outer_vals, jnp.int32)
     n = outer_vals.shape[0]
+    if outer_chunk is not None and n > outer_chunk:
+        keys = jax.random.split(key, -(-n // outer_chunk))
+        parts = []
+        for j, k in enumerate(keys):
+            rows = outer_vals[j * outer_chunk : (j + 1) * outer_chunk]
+            pad = outer_chunk - rows.shape[0]  # fixed shape: one compilation for every chunk
+            rows = jnp.concatenate([rows, outer_vals[:pad]]) if pad else rows
+            parts.append(bn_entropy_bounds(bn, k, rows, targets, K, None, background,
+                                           compiler_options))  # fmt: skip
+        c = np.zeros(n) if log_p_background is None else np.asarray(log_p_background, np.float64)
+        out = []
+        for i, t in enumerate(targets):
+            lo = np.concatenate([p[i].log_marginal_lower for p in parts])[:n] - c
+            up = np.concatenate([p[i].log_marginal_upper for p in parts])[:n] - c
+            meta = {"K": K, "N": n, "M": 1, "method": "lw", "targets": tuple(t)}
+            out.append(EntropyBounds.from_samples(
+                lo, up, runtime_s=sum(p[i].runtime_s for p in parts),
+                compile_s=parts[0][i].compile_s, **meta))  # fmt: skip
+        return out
     masks = np.stack([bn.mask(t) for t in targets]) if targets else np.zeros((0, bn.n), bool)
     bg_mask = jnp.asarray(_background(bn, background)[0])
     chunk = max(1, min(CHUNK, len(targets)))
