@@ -167,7 +167,8 @@ def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key
     rank = jnp.cumsum(ok, -1) - 1
     picks = [jnp.argmax(ok & (rank == i), -1) for i in range(cfg.n_stops)]
     pick = jnp.stack(picks, -1)
-    has = jnp.take_along_axis(ok, pick, -1)
+    # slot i is filled iff more than i candidates pass (argmax of an empty mask returns 0)
+    has = jnp.arange(cfg.n_stops) < jnp.sum(ok, -1, keepdims=True)
     sid = jnp.where(has, jnp.take_along_axis(cand, pick, -1), -1)
     sidc = jnp.maximum(sid, 0)
     light = stop_states(bank, cfg, state, sid)
