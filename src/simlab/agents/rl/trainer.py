@@ -16,7 +16,7 @@ from typing import Any, Literal
 from simlab.agents.rl.loop import LoopConfig
 from simlab.agents.rl.rollout import RolloutConfig
 
-__all__ = ["TrainConfig", "evaluate", "make_source", "train"]
+__all__ = ["TrainConfig", "evaluate", "loop_iteration", "make_source", "train"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,19 @@ def make_source(cfg: TrainConfig) -> _Source:
     return _Source(cfg)
 
 
+def loop_iteration(
+    policy, learner, tasks, make_env, rollout_cfg: RolloutConfig, generator, iteration: int = 0
+):
+    """One iteration of Algorithm 1: K rollouts per task from the current policy, leave-one-out
+    advantages, the update. Returns (rollouts, CollectStats, update metrics)."""
+    from simlab.agents.rl.loop import assign_advantages
+    from simlab.agents.rl.rollout import collect
+
+    rs, stats = collect(policy, tasks, make_env, rollout_cfg, generator)
+    assign_advantages(rs, learner.cfg)
+    return rs, stats, learner.update(rs, iteration)
+
+
 def evaluate(
     policy,
     source: _Source,
@@ -133,9 +146,8 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress: bool 
     """
     import torch
 
-    from simlab.agents.rl.loop import Learner, assign_advantages
+    from simlab.agents.rl.loop import Learner
     from simlab.agents.rl.models import load_policy
-    from simlab.agents.rl.rollout import collect
     from simlab.core.checkpoint import Checkpointer, save_torch
     from simlab.core.progress import ProgressBar
     from simlab.core.run import Metrics
@@ -162,11 +174,8 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, progress: bool 
     ):
         for it in range(start, cfg.iterations):
             tasks = rng.sample(train_tasks, min(cfg.tasks_per_iteration, len(train_tasks)))
-            rs, st = collect(
-                policy, tasks, source.make_env(cfg.rollout.max_turns), cfg.rollout, gen
-            )
-            assign_advantages(rs, cfg.loop)
-            m = learner.update(rs, it)
+            make_env = source.make_env(cfg.rollout.max_turns)
+            rs, st, m = loop_iteration(policy, learner, tasks, make_env, cfg.rollout, gen, it)
             rec = {
                 "train_reward": sum(r.reward for r in rs) / max(1, len(rs)),
                 "train_success": sum(r.success for r in rs) / max(1, len(rs)),

@@ -1,0 +1,55 @@
+"""Evidence that LOOP learns: a tiny random model on toy tasks, fixed seeds, few updates.
+
+Both tests compare the success rate of *sampled* answers (T = 1) before and after training,
+with thresholds far from chance, so a sign error, a wrong mask or a dead gradient fails them.
+How often the same recipes succeed over other seeds (and that lr = 0 stays at chance) is
+measured by ``bench/agents/toy_learning.py``.
+"""
+
+import torch
+
+from simlab.agents.rl.loop import Learner, LoopConfig
+from simlab.agents.rl.models import load_policy
+from simlab.agents.rl.rollout import RolloutConfig, collect
+from simlab.agents.rl.toy import BanditEnv, ToyEnv, toy_tasks
+from simlab.agents.rl.trainer import loop_iteration
+
+RC = RolloutConfig(k=4, max_new_tokens=1, max_turns=2, bf16=False, early_stop=False)
+
+
+def _success(policy, tasks, make_env, k=4, seed=100):
+    rc = RolloutConfig(k=k, max_new_tokens=1, max_turns=2, bf16=False, early_stop=False)
+    rs, _ = collect(policy, tasks, make_env, rc, torch.Generator().manual_seed(seed))
+    return sum(r.reward for r in rs) / len(rs)
+
+
+def test_lora_learns_a_bandit():
+    """One turn; reward 1 iff the first character's code point is even (chance ≈ 1/3 here)."""
+    policy = load_policy("tiny-random", lora=True, seed=0)
+    env = BanditEnv(choices=2, target=0)
+    before = _success(policy, [None] * 4, lambda: env, k=16)
+    learner = Learner(policy, LoopConfig(lr=1e-2, bf16=False, minibatch=8), seed=0)
+    rc = RolloutConfig(k=8, max_new_tokens=1, max_turns=1, bf16=False, early_stop=False)
+    gen = torch.Generator().manual_seed(1)
+    for it in range(5):
+        loop_iteration(policy, learner, [None] * 4, lambda: env, rc, gen, it)
+    after = _success(policy, [None] * 4, lambda: env, k=16)
+    assert before < 0.5
+    assert after > 0.85, (before, after)
+
+
+def test_full_finetune_learns_a_two_turn_lookup():
+    """The answer needs the observation of turn 1: success on held-out tasks (whose secrets
+    nothing else reveals) rises from chance (≈ 0.4) to > 0.8 in 16 LOOP iterations."""
+    seed = 2
+    policy = load_policy("tiny-random", lora=False, seed=seed)
+    train, held_out = toy_tasks(32), toy_tasks(16, offset=1000)
+    before = _success(policy, held_out, ToyEnv)
+    learner = Learner(policy, LoopConfig(lr=3e-3, bf16=False, minibatch=8), seed=seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    for it in range(16):
+        batch = train[(8 * it) % 32 :][:8]
+        loop_iteration(policy, learner, batch, ToyEnv, RC, gen, it)
+    after = _success(policy, held_out, ToyEnv)
+    assert before < 0.6
+    assert after > 0.8, (before, after)
