@@ -22,6 +22,11 @@ class MVNConfig:
     proposals: tuple[str, ...] = ("lw", "sir", "exact")
     knn_k: int = 5
     knn_samples: tuple[int, ...] = (100, 1000, 10000)
+    # MI baselines for I(Y; Z) (spec §7): critic-based lower bounds, and KSG on ksg_samples
+    neural: tuple[str, ...] = ("infonce", "nwj", "mine")
+    neural_steps: int = 500
+    neural_batch: int = 128
+    ksg_samples: int = 1000
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class DiabetesConfig:
 
 
 def full_mvn() -> MVNConfig:
-    return replace(MVNConfig(), Ks=(1, 2, 4, 8), replicates=10)
+    return replace(MVNConfig(), Ks=(1, 2, 4, 8), replicates=10, neural_steps=2000)
 
 
 def full_hepar2() -> Hepar2Config:
