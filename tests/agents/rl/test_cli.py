@@ -47,6 +47,8 @@ def test_train_resume_and_eval(tmp_path):
     assert res.exit_code == 0, res.output
     out = json.loads(res.output.strip().splitlines()[-1])
     assert 0 <= out["tgc"] <= 100 and out["tasks"] == 2
+    assert out["b_turns"] == 2.0  # the toy game always takes two turns
+    assert out["b_episodes"] == 4.0 and out["b_give_up_rate"] is None
 
 
 def test_bad_preset_is_a_user_error(tmp_path):

@@ -65,7 +65,8 @@ def eval_(
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.1,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
 ) -> None:
-    """TGC/SGC of the untrained model, or of a run's best-dev checkpoint, on a split."""
+    """TGC/SGC and behavioural metrics of the untrained model, or of a run's best-dev
+    checkpoint, on a split."""
     from simlab.agents.rl.models import load_policy
     from simlab.agents.rl.trainer import TrainConfig, evaluate, make_source
     from simlab.core.checkpoint import load_torch
@@ -86,4 +87,5 @@ def eval_(
         state, _, _ = load_torch(best)
         policy.load_trainable_state(state)
     res = evaluate(policy, make_source(cfg), split, cfg, runs, temperature, seed)
+    res = {k: None if v != v else v for k, v in res.items()}  # NaN (no failed call) -> null
     typer.echo(json.dumps({"split": split, "runs": runs, "temperature": temperature, **res}))

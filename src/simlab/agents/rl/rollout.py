@@ -87,6 +87,7 @@ class Rollout:
     llm_mask: list[bool] = field(default_factory=list)
     sample_logprobs: list[float] = field(default_factory=list)
     turns: list[tuple[int, int]] = field(default_factory=list)
+    responses: list[str] = field(default_factory=list)  # the environment's answer to each turn
     reward: float = 0.0
     done: bool = False  # the environment ended the episode (else it ran out of turns/window)
     advantage: float = 0.0
@@ -298,6 +299,7 @@ def _collect_batch(policy, tasks, groups, make_env, cfg: RolloutConfig, gen):
                 tail.extend(closing)
                 n_turns[i] += 1
                 obs, reward, done = envs[i].step(text)
+                r.responses.append(obs)
                 r.reward, r.done = float(reward), bool(done)
                 r.env_success = getattr(envs[i], "success", None)
                 if done or n_turns[i] >= cfg.max_turns:

@@ -104,9 +104,12 @@ def evaluate(
     seed: int,
     max_tasks: int = 0,
 ) -> dict[str, float]:
-    """TGC and SGC (percent) on ``split``: mean ± std over ``runs`` runs of one rollout per task."""
+    """TGC and SGC (percent) on ``split``: mean ± std over ``runs`` runs of one rollout per task,
+    mean reward, and the behavioural metrics of ``metrics.behaviour`` over all rollouts (keys
+    prefixed ``b_``; ``b_give_up_rate`` is NaN when no API call failed)."""
     import torch
 
+    from simlab.agents.rl.metrics import behaviour, episode_turns
     from simlab.agents.rl.rollout import collect
 
     tasks = source.tasks(split)
@@ -128,6 +131,7 @@ def evaluate(
     def sd(x):
         return statistics.pstdev(x) if len(x) > 1 else 0.0
 
+    beh = behaviour([episode_turns(r.messages, r.responses) for r in rs])
     return {
         "tgc": statistics.mean(tgc),
         "tgc_std": sd(tgc),
@@ -135,6 +139,7 @@ def evaluate(
         "sgc_std": sd(sgc),
         "reward": statistics.mean(rew),
         "tasks": float(len(tasks)),
+        **{f"b_{k}": float("nan") if v is None else float(v) for k, v in beh.items()},
     }
 
 
