@@ -9,8 +9,8 @@ array has a static shape [W, A, ...]. ``actions`` are int32 indices in [0, 12) o
 transition s_t → s_{t+1}; ``obs`` is the observation of s_{t+1}, where finished agents have
 already been replaced (auto-reset, as in Gymnasium vector environments).
 
-Step order: erratic braking override → dynamics → lane association → partners → events
-(swept collisions, off-road, red light, wrong way, goals) → rewards → incident handling
+Step order: erratic braking override → dynamics → lane association → events (swept
+collisions over all pairs, off-road, red light, wrong way, goals) → rewards → incident handling
 (``on_collision``/``on_offroad``: remove | stop | ignore; final goal: new life in place) →
 world resets (episode limit or too many inactive agents; all worlds synchronised) →
 refilling at most ``respawn_per_step`` slots per world → observations.
@@ -31,9 +31,8 @@ from simlab.drive import rng
 from simlab.drive.bank import MapBank, cell_candidates, raster_lookup
 from simlab.drive.config import EnvConfig
 from simlab.drive.dynamics import action_jerks, bicycle_step
-from simlab.drive.geometry import box_corners, boxes_overlap, swept_collision
+from simlab.drive.geometry import box_corners, boxes_overlap, swept_collision, swept_reach
 from simlab.drive.observe import observe
-from simlab.drive.partners import select_partners
 from simlab.drive.reward import reward_terms
 from simlab.drive.scenario import (
     RED,
@@ -49,7 +48,7 @@ from simlab.drive.scenario import (
 )
 from simlab.drive.state import WorldState
 
-__all__ = ["events", "reset", "step"]
+__all__ = ["collisions", "events", "reset", "step"]
 
 f32, i32 = jnp.float32, jnp.int32
 
@@ -107,23 +106,33 @@ def _gather(v, idx):
     return jnp.take_along_axis(v, jnp.maximum(idx, 0).reshape(w, -1), 1).reshape(idx.shape)
 
 
-def events(bank: MapBank, cfg: EnvConfig, state: WorldState, new: dict, partners, light_key=None):
+N_NEAR = 4  # per-agent narrow-phase slots of the collision pass (overflow falls back exactly)
+
+
+def events(
+    bank: MapBank, cfg: EnvConfig, state: WorldState, new: dict, partners=None, light_key=None
+):
     """Event flags [W, A] for the transition from ``state`` to the poses in ``new``.
 
-    new: x, y, z, psi, v, dist at t+1. partners: [W, A, N] candidate indices at t+1.
-    Returns dict(collision, offroad, red_light, wrong_dist, wrong_way)."""
+    new: x, y, z, psi, v, dist at t+1. partners: optional [W, A, N] candidate indices at t+1
+    for the collision test; by default (None) every pair of present agents in a world is
+    checked, exactly, through a broad phase (``collisions``).
+    Returns dict(collision, offroad, red_light)."""
     cx = lambda v: v[..., None]  # noqa: E731
-    pj = lambda v: _gather(v, partners)  # noqa: E731
-    valid = (partners >= 0) & pj(state.present)
-    hit = swept_collision(
-        (cx(state.x), cx(state.y), cx(state.psi)), (cx(new["x"]), cx(new["y"]), cx(new["psi"])),
-        (cx(state.length), cx(state.width)),
-        (pj(state.x), pj(state.y), pj(state.psi)), (pj(new["x"]), pj(new["y"]), pj(new["psi"])),
-        (pj(state.length), pj(state.width)),
-    )  # fmt: skip
-    dxy = jnp.hypot(pj(new["x"]) - cx(new["x"]), pj(new["y"]) - cx(new["y"]))
-    level = jnp.abs(pj(new["z"]) - cx(new["z"])) <= cfg.slope_max * dxy + 1.0
-    collision = jnp.any(hit & valid & level, -1) & state.present
+    if partners is None:
+        collision = collisions(cfg, state, new)
+    else:
+        pj = lambda v: _gather(v, partners)  # noqa: E731
+        valid = (partners >= 0) & pj(state.present)
+        hit = swept_collision(
+            (cx(state.x), cx(state.y), cx(state.psi)),
+            (cx(new["x"]), cx(new["y"]), cx(new["psi"])), (cx(state.length), cx(state.width)),
+            (pj(state.x), pj(state.y), pj(state.psi)), (pj(new["x"]), pj(new["y"]), pj(new["psi"])),
+            (pj(state.length), pj(state.width)),
+        )  # fmt: skip
+        dxy = jnp.hypot(pj(new["x"]) - cx(new["x"]), pj(new["y"]) - cx(new["y"]))
+        level = jnp.abs(pj(new["z"]) - cx(new["z"])) <= cfg.slope_max * dxy + 1.0
+        collision = jnp.any(hit & valid & level, -1) & state.present
 
     corners = box_corners(new["x"], new["y"], new["psi"], state.length, state.width)
     drivable = raster_lookup(bank, state.map_id[:, None, None], corners)
@@ -144,6 +153,61 @@ def events(bank: MapBank, cfg: EnvConfig, state: WorldState, new: dict, partners
     bad = (light == RED) | ((light == YELLOW) & cfg.red_on_yellow)
     red_light = jnp.any((cand >= 0) & cross & forward & bad, -1) & state.present
     return dict(collision=collision, offroad=offroad, red_light=red_light)
+
+
+def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
+    """Collision flags [W, A]: swept-box collision (``swept_collision``) with any other
+    present agent of the world whose z is level (|Δz| <= slope_max·d_xy + 1 m, spec §4).
+
+    Exact over all pairs, but cheap: a broad phase (``swept_reach``, a few flops per pair,
+    [W, A, A] broadcasting, no gathers) keeps pairs that could meet; each agent runs the
+    narrow test on its first ``N_NEAR`` such partners j > i (each pair once; a hit flags both
+    agents). Agents with more near partners are rare, and only then does a ``lax.cond`` run
+    the narrow test on every near pair, so the result never depends on ``N_NEAR``."""
+    w, a = state.x.shape
+    ex, ey = (lambda v: v[:, :, None]), (lambda v: v[:, None, :])
+    p0 = (state.x, state.y, state.psi)
+    p1 = (new["x"], new["y"], new["psi"])
+    radius = 0.5 * jnp.hypot(state.length, state.width)
+    near = swept_reach(
+        tuple(map(ex, p0)), tuple(map(ex, p1)), ex(radius),
+        tuple(map(ey, p0)), tuple(map(ey, p1)), ey(radius),
+    )  # fmt: skip
+    dxy = jnp.hypot(ey(new["x"]) - ex(new["x"]), ey(new["y"]) - ex(new["y"]))
+    level = jnp.abs(ey(new["z"]) - ex(new["z"])) <= cfg.slope_max * dxy + 1.0
+    upper = jnp.arange(a)[None, :, None] < jnp.arange(a)[None, None, :]  # j > i
+    pair = near & level & upper & ex(state.present) & ey(state.present)
+
+    def narrow(i_sel, j_idx):
+        """Swept test of agents i_sel(v) [..] against gathered partners j_idx [W, ...]."""
+        g = lambda v: _gather(v, j_idx)  # noqa: E731
+        return swept_collision(
+            tuple(map(i_sel, p0)), tuple(map(i_sel, p1)),
+            (i_sel(state.length), i_sel(state.width)),
+            tuple(map(g, p0)), tuple(map(g, p1)), (g(state.length), g(state.width)),
+        )  # fmt: skip
+
+    # the first N_NEAR near partners of each agent, by repeated argmax (no sort, no cumsum)
+    k = min(N_NEAR, a)
+    cols, rest = [], pair
+    for _ in range(k):
+        j = jnp.argmax(rest, -1)
+        has = jnp.take_along_axis(rest, j[..., None], -1)[..., 0]
+        cols.append(jnp.where(has, j, -1))
+        rest = rest & (jnp.arange(a)[None, None, :] != j[..., None])
+    idx = jnp.stack(cols, -1)  # [W, A, k]
+    hit = narrow(ex, idx) & (idx >= 0)
+    hit_i = jnp.any(hit, -1)
+    hit_j = jnp.any((idx[..., None] == jnp.arange(a)) & hit[..., None], (1, 2))
+    flags = hit_i | hit_j
+
+    def all_pairs(_):  # rare: some agent has more than N_NEAR near partners
+        j_all = jnp.broadcast_to(jnp.arange(a, dtype=i32), (w, a, a))
+        full = narrow(ex, j_all) & pair
+        return jnp.any(full, -1) | jnp.any(full, 1)
+
+    flags = jax.lax.cond(jnp.any(rest), all_pairs, lambda _: flags, None)
+    return flags & state.present
 
 
 def _segments_cross(ax, ay, bx, by, cx_, cy, dx, dy):
@@ -197,8 +261,7 @@ def step(
     assoc = associate(bank, state.map_id[:, None], x, y, state.z, psi, state.quad)
     z = jnp.where(act, assoc["lane_z"], state.z)
 
-    partners = select_partners(x, y, state.present, cfg.n_partners, cfg.obs_radius)
-    ev = events(bank, cfg, state, dict(x=x, y=y, z=z, psi=psi), partners)
+    ev = events(bank, cfg, state, dict(x=x, y=y, z=z, psi=psi))
     collision = ev["collision"] & act
     offroad = ev["offroad"] & act
     red_light = ev["red_light"] & act
@@ -258,12 +321,7 @@ def step(
         waypoint=waypoint, goal=goal, dist=dist, speed=v,
         life_steps=life_steps, life_dist=life_dist, reward_terms=terms,
     )  # fmt: skip
-    st = jax.lax.cond(
-        jnp.any(reset_w),
-        lambda s: _tree_where(reset_w, reset(bank, cfg, k_reset, w), s),
-        lambda s: s,
-        st,
-    )
+    st = _reset_worlds(bank, cfg, st, reset_w, k_reset)
     st = _refill(bank, cfg, st, k_spawn)
     obs = observe(bank, cfg, st) if with_obs else None
     return st, obs, reward, done, info
@@ -282,6 +340,39 @@ def _tree_where(mask_w, a: WorldState, b: WorldState) -> WorldState:
 
     a = _replace(a, dict(key=b.key))  # the key is global, not per world
     return jax.tree_util.tree_map(lambda x, y: y if x is y else pick(x, y), a, b)
+
+
+RESET_BATCH = 16  # a step resets up to W / RESET_BATCH worlds on the cheap path
+
+
+def _reset_worlds(bank: MapBank, cfg: EnvConfig, st: WorldState, reset_w, key) -> WorldState:
+    """Replace the worlds flagged in ``reset_w`` [W] by fresh episodes (``reset``).
+
+    A reset costs far more than a step (sequential spawning), and on most steps only a few
+    worlds end, so those are gathered into a batch of ``ceil(W / RESET_BATCH)`` worlds,
+    reset there, and scattered back; all worlds are reset in place only when more end at
+    once. No world ever waits for its reset."""
+    w = reset_w.shape[0]
+    cap = -(-w // RESET_BATCH)
+    n = jnp.sum(reset_w, dtype=i32)
+
+    def full(s):
+        return _tree_where(reset_w, reset(bank, cfg, key, w), s)
+
+    def few(s):
+        (rows,) = jnp.nonzero(reset_w, size=cap, fill_value=w)  # w: dropped by the scatter
+        fresh = reset(bank, cfg, key, cap)
+
+        def put(old, val):
+            return old if old is s.key else old.at[rows].set(val, mode="drop")
+
+        return jax.tree_util.tree_map(put, s, _replace(fresh, dict(key=s.key)))
+
+    if cap >= w:
+        return jax.lax.cond(n > 0, full, lambda s: s, st)
+    return jax.lax.switch(
+        jnp.where(n == 0, 0, jnp.where(n <= cap, 1, 2)), [lambda s: s, few, full], st
+    )
 
 
 def _refill(bank: MapBank, cfg: EnvConfig, st: WorldState, key) -> WorldState:

@@ -1,0 +1,133 @@
+"""Simulator throughput (spec §12): agent-steps per second, compile time, driving-years per hour.
+
+``bench_sim(worlds, agents, steps, with_obs)`` jit-compiles one ``lax.scan`` over ``steps``
+simulator steps of ``worlds`` × ``agents`` slots driven by uniformly random actions (the
+behaviour of an untrained policy: crashes, removals and respawns all happen), times the
+compile and the run separately, and returns a JSON-ready dict. The state buffer is donated.
+
+What is counted: an agent-step is one transition of an *active* agent (spec §10.1:
+throughput over alive slots); slot-steps (W·A·T) are reported beside it. With ``with_obs``
+every step also builds the full observation (spec §6) of every slot; the observation is
+consumed by a checksum so that none of it can be skipped by the compiler, but it is not fed
+to a network (policy cost is the learner's, measured in ``bench/drive/bench_ppo.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import time
+
+__all__ = ["SECONDS_PER_YEAR", "bench_sim", "driving_years_per_hour", "procedural_bank"]
+
+SECONDS_PER_YEAR = 3.156e7
+
+
+def driving_years_per_hour(agent_steps_per_s: float, dt: float) -> float:
+    """Simulated driving time per wall-clock hour, in years (spec §10.1)."""
+    return agent_steps_per_s * dt * 3600.0 / SECONDS_PER_YEAR
+
+
+@functools.lru_cache(maxsize=4)
+def procedural_bank(seed: int = 0, n: int = 3):
+    """A ``MapBank`` of ``n`` seeded procedural maps (grid town, highway, roundabout, ...)."""
+    from simlab.drive.bank import make_bank
+    from simlab.drive.mapdata import build_map
+    from simlab.drive.procgen import procedural_graphs
+
+    return make_bank([build_map(g) for g in procedural_graphs(seed, n)])
+
+
+def _rollout_fn(bank, cfg, worlds: int, agents: int, steps: int, with_obs: bool):
+    import jax
+    import jax.numpy as jnp
+
+    from simlab.drive import env, rng
+
+    def roll(state, seed):
+        def body(carry, t):
+            st, n_act, chk = carry
+            act = rng.randint(rng.fold_in(seed, t), (worlds, agents), 0, 12)
+            st, obs, _, _, info = env.step(bank, cfg, st, act, with_obs=with_obs)
+            n_act = n_act + jnp.sum(info["valid"], dtype=jnp.int32)
+            if with_obs:
+                leaves = [v for k, v in obs.items() if k != "active"]
+                chk = chk + sum(jnp.sum(v) for v in leaves)
+            return (st, n_act, chk), None
+
+        init = (state, jnp.int32(0), jnp.float32(0.0))
+        (state, n_act, chk), _ = jax.lax.scan(body, init, jnp.arange(steps, dtype=jnp.uint32))
+        return state, n_act, chk
+
+    return jax.jit(roll, donate_argnums=0)
+
+
+def bench_sim(
+    worlds: int,
+    agents: int,
+    steps: int = 32,
+    with_obs: bool = False,
+    seed: int = 0,
+    repeats: int = 2,
+    bank=None,
+) -> dict:
+    """Time ``steps`` simulator steps of ``worlds`` × ``agents`` (see the module doc).
+
+    Returns dict(mode, worlds, agents, steps, compile_s (lower + compile, s), run_s (best of
+    ``repeats`` timed runs after a warm-up, s), agent_steps (active transitions in that run),
+    active_fraction, agent_steps_per_s, slot_steps_per_s, driving_years_per_hour, dt,
+    checksum (finite when observations are consumed))."""
+    import jax
+
+    from simlab.drive.config import EnvConfig
+    from simlab.drive.env import reset
+
+    bank = procedural_bank() if bank is None else bank
+    cfg = EnvConfig(n_agents=agents, random_agent_count=False)
+    state = jax.jit(reset, static_argnums=(1, 3))(bank, cfg, jax.random.key(seed), worlds)
+    jax.block_until_ready(state)
+    fn = _rollout_fn(bank, cfg, worlds, agents, steps, with_obs)
+    t0 = time.perf_counter()
+    compiled = fn.lower(state, jax.numpy.uint32(seed)).compile()
+    compile_s = time.perf_counter() - t0
+    state, n_act, chk = compiled(state, jax.numpy.uint32(seed))  # warm-up run
+    jax.block_until_ready(n_act)
+    best, n_best = float("inf"), 0
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        state, n_act, chk = compiled(state, jax.numpy.uint32(seed + 1 + r))
+        n_act = int(n_act)  # forces completion
+        dt_run = time.perf_counter() - t0
+        if dt_run < best:
+            best, n_best = dt_run, n_act
+    slots = worlds * agents * steps
+    rate = n_best / best
+    return dict(
+        mode="sim+obs" if with_obs else "sim",
+        worlds=worlds,
+        agents=agents,
+        steps=steps,
+        compile_s=round(compile_s, 3),
+        run_s=best,
+        agent_steps=n_best,
+        active_fraction=round(n_best / slots, 4),
+        agent_steps_per_s=round(rate),
+        slot_steps_per_s=round(slots / best),
+        driving_years_per_hour=round(driving_years_per_hour(rate, cfg.dt), 3),
+        dt=cfg.dt,
+        checksum=float(chk),
+    )
+
+
+def machine() -> dict:
+    """Where the numbers came from: CPU count, load average, JAX version and backend."""
+    import jax
+
+    return dict(
+        cpus=os.cpu_count(),
+        load_avg_1min=round(os.getloadavg()[0], 2),
+        platform=platform.platform(),
+        jax=jax.__version__,
+        backend=jax.default_backend(),
+    )
