@@ -40,9 +40,9 @@ def test_trained_infonce_on_mvn_d4():
     cov = wishart_cov(4, seed=4)
     mi = gaussian_mi(cov, [0, 1], [2, 3])
     sample = gaussian_sampler(cov, 2)
-    critic, vals = train_critic(jax.random.key(0), sample, 2, 2, "infonce", steps=400, batch=64,
+    critic, vals = train_critic(jax.random.key(0), sample, 2, 2, "infonce", steps=300, batch=64,
                                 lr=3e-3, width=32)  # fmt: skip
-    assert vals.shape == (400,) and np.isfinite(np.asarray(vals)).all()
+    assert vals.shape == (300,) and np.isfinite(np.asarray(vals)).all()
     est = estimate_mi(jax.random.key(1), critic, sample, batch=64, n_batches=40)
     m, se = est["infonce"]
     assert m <= mi + 3 * se and m <= est["log_batch"]

@@ -191,6 +191,7 @@ def variance_experiment(
     replicates: int = 18,
     outer_chunk: int = 1000,
     tick=None,
+    compiler_options: dict | None = None,
 ) -> dict:
     """The spec's variance experiment: replicate the bounds on H(d|t,O) = H(t,d,O) − H(t,O)
     with shared and with independent outer samples and compare their spread.
@@ -200,6 +201,7 @@ def variance_experiment(
     and the derived bounds on H(d|t,O), nats, with their SEs. Returns {"rows": [...],
     "sd": {mode: {quantity: across-replicate sd}}, "mean": {...}, "replicate0": per-sample
     log_marginal_lower/upper (N,) of each term and mode, "runtime_s", "particles"}.
+    ``compiler_options``: XLA options of the compilations (tests use -O0).
     """
     O = list(observed)
     sets = [[test, disease, *O], [test, *O]]
@@ -212,13 +214,15 @@ def variance_experiment(
         for mode in ("shared", "independent"):
             if mode == "shared":
                 vals, _ = bn_outer_samples(bn, k_sh, N)
-                ebs = bn_entropy_bounds(bn, k_sh_in, vals, sets, K, outer_chunk=outer_chunk)
+                ebs = bn_entropy_bounds(bn, k_sh_in, vals, sets, K, outer_chunk=outer_chunk,
+                                        compiler_options=compiler_options)  # fmt: skip
             else:  # each term its own outer samples (and inner randomness)
                 ebs = []
                 for k_t, s in zip((k_in1, k_in2), sets):
                     k_o, k_i = jax.random.split(k_t)
                     vals, _ = bn_outer_samples(bn, k_o, N)
-                    ebs += bn_entropy_bounds(bn, k_i, vals, [s], K, outer_chunk=outer_chunk)
+                    ebs += bn_entropy_bounds(bn, k_i, vals, [s], K, outer_chunk=outer_chunk,
+                                             compiler_options=compiler_options)  # fmt: skip
             cond = combine([(1, names[0], ebs[0]), (-1, names[1], ebs[1])], mode == "shared")
             row = {"replicate": r, "mode": mode}
             for nm, eb in zip(names, ebs):
