@@ -1,6 +1,7 @@
 """Map import: SUMO round trip for the CARLA towns against an independent xml.etree parse,
 procedural maps, and malformed files failing with a DataError naming file and element."""
 
+import heapq
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from simlab.core.errors import DataError, UserError
-from simlab.drive.mapdata import build_map
+from simlab.drive.mapdata import UNREACHABLE, MapBuild, build_map
 from simlab.drive.procgen import grid_town, highway, roundabout
 from simlab.drive.sumo import load_sumo
 
@@ -141,6 +142,46 @@ def test_procedural_maps_build():
         for i, ln in enumerate(g.lanes):  # successors start where their lane ends
             for j in ln.succ:
                 assert np.linalg.norm(ln.pts[-1, :2] - g.lanes[j].pts[0, :2]) < 0.5, (g.name, i)
+
+
+def _dijkstra_route(g, lengths, change_cost):
+    """D[i, j] (end of lane i -> start of lane j) by a plain heapq Dijkstra from the start of
+    each successor: successor edges cost the lane's length, lane changes ``change_cost``."""
+    n = len(g.lanes)
+    adj = [[] for _ in range(n)]
+    for i, ln in enumerate(g.lanes):
+        adj[i] += [(k, float(lengths[i])) for k in ln.succ]
+        adj[i] += [(k, change_cost) for k in (ln.left, ln.right) if k >= 0]
+
+    def from_start(src):
+        dist = np.full(n, np.inf)
+        dist[src] = 0.0
+        heap = [(0.0, src)]
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > dist[u]:
+                continue
+            for v, c in adj[u]:
+                if d + c < dist[v]:
+                    dist[v] = d + c
+                    heapq.heappush(heap, (d + c, v))
+        return dist
+
+    starts = [from_start(i) for i in range(n)]
+    d = np.full((n, n), np.inf)
+    for i, ln in enumerate(g.lanes):
+        for k in ln.succ:
+            d[i] = np.minimum(d[i], starts[k])
+    return np.where(np.isfinite(d), np.minimum(d, UNREACHABLE), UNREACHABLE)
+
+
+@pytest.mark.parametrize("make", [lambda: grid_town(0), lambda: highway(1)], ids=["grid", "hwy"])
+def test_route_matrix_equals_dijkstra(make):
+    g = make()
+    m = build_map(g)
+    want = _dijkstra_route(g, m.lane_len, MapBuild().lane_change_cost)
+    np.testing.assert_allclose(m.route, want, rtol=1e-5, atol=1e-2)
+    assert np.mean(want < UNREACHABLE) > 0.5
 
 
 NET = """<net>
