@@ -236,7 +236,7 @@ def diabetes(
         )
     )
     rows = []
-    for k in ("best_by_lower", "best_by_mid", "best_exact_among_oracle_pairs"):
+    for k in ("best_by_lower", "best_by_mid", "best_exact"):
         r = res[k]
         if r:
             rows.append([k, r["t1"], r["t2"], _fmt(r["mi_lower"]), _fmt(r["mi_upper"]),

@@ -78,7 +78,7 @@ class DiabetesConfig:
     N: int = 100
     K: int = 100
     hours: int = 25
-    oracle_max_t2: int = 8  # exact MI for pairs with t2 ≤ this (slow for late hours)
+    oracle_max_t2: int = 8  # cross-check the exact table by VE for t2 ≤ this (slow late)
 
 
 def full_mvn() -> MVNConfig:
