@@ -13,7 +13,12 @@ Importing this package imports nothing heavy (the CLI stays fast); import the mo
 * :mod:`simlab.eevi.seqbn` — a time-sliced network as a simlab.gen ``SequentialModel``.
 * :mod:`simlab.eevi.exact` — exact oracles (contraction, variable elimination, enumeration).
 * :mod:`simlab.eevi.mvn`, :mod:`simlab.eevi.knn` — Gaussian closed forms, proposals, kNN
-  baselines. :mod:`simlab.eevi.hepar2`, :mod:`simlab.eevi.diabetes` — the paper's studies.
+  baselines. :mod:`simlab.eevi.hepar2`, :mod:`simlab.eevi.diabetes` — the paper's studies
+  (ranking, runtime sweep, ``variance_experiment``; DIAS pair sweep, ``exact_pair_mi_table``).
+* :mod:`simlab.eevi.amortised` — ``BNProposal`` (autoregressive MLP q_φ(z; y)) and
+  ``train_sleep`` (gen's sleep objective); ``BNProposal.proposal(params)`` is a custom proposal.
+* :mod:`simlab.eevi.neural_mi` — InfoNCE / NWJ / MINE critic baselines (MVN check only).
+* ``bif.load_network(name, smoothing=ε)`` / ``bif.smooth``: the authors' CPT smoothing.
 
 Signs: ``log_marginal_lower``/``log_marginal_upper`` bound log p(y) (E[·] ≤ / ≥);
 ``entropy_lower``/``entropy_upper`` bound H in nats; all bounds hold in expectation.
