@@ -8,8 +8,12 @@ Modules:
   group with KV-cache reuse across turns and the spec's early stop.
 * ``loop``     — advantages, filtering, the per-token clipped surrogate and the update (with
   the paper's ablations as switches of one code path).
-* ``trainer``  — Algorithm 1: iterations of collect + update, evaluation, checkpoints, resume.
-* ``toy``      — a scripted multi-turn environment for tests, demos and benchmarks.
+* ``trainer``  — Algorithm 1: iterations of collect + update (``loop_iteration``), TGC/SGC
+  evaluation with behavioural metrics, checkpoints, resume.
+* ``metrics``  — the paper's behavioural metrics (multi-cell turns, api-doc lookups, "assum*",
+  "dummy", give-up rate, turns, execution errors per turn, code characters, diversity).
+* ``toy``      — scripted environments for tests, demos and benchmarks: a two-turn lookup game
+  (``ToyEnv``) and a one-turn bandit (``BanditEnv``).
 * ``cli``      — ``simlab agents train|eval``.
 
 Importing this package imports neither torch nor transformers (the submodules do).
