@@ -72,6 +72,13 @@ def main() -> None:
     ap.add_argument("--max-output-tokens", type=int, default=256)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads (0 = torch's default); 1 wastes "
+        "less on a box oversubscribed by other jobs",
+    )
     ap.add_argument("--metrics-only", action="store_true")
     args = ap.parse_args()
     out = Path(args.out)
@@ -97,6 +104,8 @@ def main() -> None:
     from simlab.agents.rl.world import WorldEnv, world_tasks
 
     t_start = time.perf_counter()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     policy = load_policy(args.model, lora=True, seed=args.seed)
     tok = policy.chat.tokenizer
@@ -134,6 +143,7 @@ def main() -> None:
         "load_seconds": time.perf_counter() - t_start,
     }
     result["before"], eval_s = evaluate("before")
+    print(json.dumps({"before": result["before"]}), flush=True)
     learner = Learner(policy, LoopConfig(lr=args.lr), temperature=1.0, seed=args.seed)
     gen = torch.Generator().manual_seed(args.seed + 17)
     curve = []
