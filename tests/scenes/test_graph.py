@@ -96,10 +96,16 @@ def test_forest_count_by_enumeration_and_absolute_poses():
         ]
     )
     c = c.at[:, 3:6].set(c[:, 3:6] / jnp.linalg.norm(c[:, 3:6], axis=1, keepdims=True))
-    T = G.absolute_poses(parents, faces, jnp.tile(jnp.eye(4), (3, 1, 1)), c, half)
-    np.testing.assert_allclose(G.contacts_of(parents, faces, T, half), c, atol=1e-12)
-    assert abs(float(T[0, 2, 3]) - 0.05 - 0.01 * 0) < 1e-12  # resting on z = 0
-    np.testing.assert_array_equal(np.asarray(G.descendants(parents, 1)), [False, True, True])
+
+    @jax.jit
+    def roundtrip(c):
+        T = G.absolute_poses(parents, faces, jnp.tile(jnp.eye(4), (3, 1, 1)), c, half)
+        return T, G.contacts_of(parents, faces, T, half), G.descendants(parents, 1)
+
+    T, c2, below = roundtrip(c)
+    np.testing.assert_allclose(c2, c, atol=1e-12)
+    assert abs(float(T[0, 2, 3]) - 0.05) < 1e-12  # resting on z = 0
+    np.testing.assert_array_equal(np.asarray(below), [False, True, True])
     np.testing.assert_array_equal(G.edges_of([0, -1, 1]), [[0, 1], [1, 3]])
 
 
@@ -258,12 +264,12 @@ _chain_jit = jax.jit(_chain, static_argnums=0)
 
 
 def test_toggle_leaves_the_prior_invariant_and_a_log4_error_is_detected():
-    on, z = _chain_jit(12000, jax.random.key(0), S.LOG8)
+    on, z = _chain_jit(8000, jax.random.key(0), S.LOG8)
     on, z = np.asarray(on), np.asarray(z)
     # the structure marginal is 1/2 : 1/2 (uniform forest prior over 2 forests); measured
-    # spread over seeds ≈ 0.013 at 20,000 steps, so ≈ 0.017 at 12,000 (20 % of steps switch)
+    # spread over seeds ≈ 0.013 at 20,000 steps, so ≈ 0.02 at 8,000 (20 % of steps switch)
     frac = on.mean()
-    assert abs(frac - 0.5) < 0.05, frac
+    assert abs(frac - 0.5) < 0.06, frac
     # absolute height against exact samples of the target (½ floating, ½ contact prior)
     keys = jax.random.split(jax.random.key(7), 3000)
     zf = jax.vmap(_sample_floating)(keys[:1500])[:, 2, 3]
@@ -271,8 +277,8 @@ def test_toggle_leaves_the_prior_invariant_and_a_log4_error_is_detected():
     exact = np.concatenate([np.asarray(zf), np.asarray(zc)])
     assert stats.ks_2samp(z[::5], exact).pvalue > 1e-3
     # power: a log 4 Jacobian (the S³ convention) gives 1/3 in contact
-    on4, _ = _chain_jit(12000, jax.random.key(0), math.log(4.0))
-    assert abs(float(np.mean(on4)) - 1 / 3) < 0.05
+    on4, _ = _chain_jit(8000, jax.random.key(0), math.log(4.0))
+    assert abs(float(np.mean(on4)) - 1 / 3) < 0.06
 
 
 def test_full_structure_move_samples_the_graph_posterior_at_fixed_poses():

@@ -28,7 +28,16 @@ from simlab.scenes.graph import GraphPrior, edges_of
 from simlab.scenes.infer import Config, make_scene
 from simlab.scenes.pipeline import run_3dp3, run_3dp3_star, run_icp
 
-__all__ = ["METHODS", "SceneRun", "edge_counts", "prepare", "run_scene", "summarise"]
+__all__ = [
+    "METHODS",
+    "SceneRun",
+    "accuracy_curve_figure",
+    "edge_counts",
+    "prepare",
+    "run_benchmark",
+    "run_scene",
+    "summarise",
+]
 
 METHODS = ("icp", "icp_multi", "3dp3_star", "3dp3")
 
@@ -94,9 +103,10 @@ def run_scene(
     methods=METHODS,
     init: str = "perturbed",
     seed: int = 0,
-    sweeps: int = 50,
-    icp_steps: int = 3,
+    sweeps: int = 40,
+    icp_steps: int = 1,
     refine_sweeps: int = 20,
+    icp_every: int = 20,
     prior: GraphPrior = GraphPrior(),
     cfg: Config = Config(),
 ) -> SceneRun:
@@ -125,10 +135,10 @@ def run_scene(
         elif m == "icp_multi":
             res = run_icp(key, *args, T0, multi_start=True)
         elif m == "3dp3_star":
-            res = star = run_3dp3_star(key, *args, T0, sweeps, 10, icp_steps)
+            res = star = run_3dp3_star(key, *args, T0, sweeps, icp_every, icp_steps)
         elif m == "3dp3":
             res = run_3dp3(
-                key, *args, T0, prep.half, prior, sweeps, 10, icp_steps, refine_sweeps, star
+                key, *args, T0, prep.half, prior, sweeps, icp_every, icp_steps, refine_sweeps, star
             )
         else:
             raise ValueError(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
@@ -164,6 +174,7 @@ def summarise(runs: list[SceneRun], truths: list[np.ndarray], methods) -> dict:
             "median_add_s_mm": float(1e3 * np.median(e)),
             "n_objects": len(e),
             "wall_s_per_scene": [round(r.wall[m], 2) for r in runs],
+            "median_wall_s": float(np.median([r.wall[m] for r in runs])),
         }
         if m == "3dp3":
             tot = {k: np.zeros(3, int) for k in ("all", "table", "object")}
@@ -198,3 +209,60 @@ def accuracy_curve_figure(errors_by_method: dict, title: str):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def run_benchmark(
+    splits,
+    n: int,
+    methods=METHODS,
+    init: str = "perturbed",
+    sweeps: int = 40,
+    seed: int = 1000,
+    ycb_root=None,
+    out=None,
+    progress: bool = True,
+) -> dict:
+    """Run ``methods`` on ``n`` generated scenes (seeds seed … seed + n − 1) of each split.
+
+    Returns the summary dict (per split: ``summarise`` plus scene list); with ``out`` also
+    writes ``results.json`` and one accuracy-curve PNG per split there. The very first scene
+    runs twice: its first (compiling) wall times are reported apart. Later scenes with a new
+    object count compile again, so use the median per-scene time."""
+    import json
+    from pathlib import Path
+
+    from simlab.core.progress import progress as bar
+
+    result = {"objects": "ycb" if ycb_root else "procedural", "init": init, "sweeps": sweeps}
+    result["splits"] = {}
+    jobs = [(s, k) for s in splits for k in range(n)]
+    runs: dict = {s: [] for s in splits}
+    truths: dict = {s: [] for s in splits}
+    first = None
+    it = bar(jobs, total=len(jobs), description="benchmark", unit="scene") if progress else jobs
+    for split, k in it:
+        sd = data.generate_scene(split, seed + k, ycb_root)
+        prep = prepare(sd, ycb_root)
+        r = run_scene(prep, methods, init, seed=k, sweeps=sweeps)
+        if first is None:  # the compile run; the same scene again gives the warm time
+            first = dict(r.wall)
+            r = run_scene(prep, methods, init, seed=k, sweeps=sweeps)
+        runs[split].append(r)
+        truths[split].append(sd.edges)
+    result["first_scene_wall_s_incl_compile"] = first
+    for split in splits:
+        s = summarise(runs[split], truths[split], methods)
+        s["scenes"] = len(runs[split])
+        result["splits"][split] = s
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for split in splits:
+            errs = {m: np.concatenate([r.errors[m] for r in runs[split]]) for m in methods}
+            fig = accuracy_curve_figure(errs, f"{split} ({len(runs[split])} scenes)")
+            fig.savefig(out / f"accuracy_{split}.png", dpi=120)
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
+        (out / "results.json").write_text(json.dumps(result, indent=1))
+    return result

@@ -93,11 +93,13 @@ def run_structure(key, T, half, prior: GraphPrior, parents=None, faces=None, ite
         for k in jax.random.split(keys[0], 3):
             parents, faces, _ = structure_kernel(k, forests, parents, faces, T, half, prior)
     for table_only, kk in ((True, keys[1]), (False, keys[2])):
-        parents, faces = _toggle_sweeps(kk, parents, faces, T, half, prior, table_only, iters)
+        parents, faces = _toggle_sweeps(
+            kk, parents, faces, T, half, prior, jnp.bool_(table_only), iters
+        )
     return np.asarray(parents), np.asarray(faces)
 
 
-@partial(jax.jit, static_argnames=("prior", "table_only", "iters"))
+@partial(jax.jit, static_argnames=("prior", "iters"))
 def _toggle_sweeps(key, parents, faces, T, half, prior, table_only, iters):
     n = T.shape[0]
 

@@ -62,11 +62,10 @@ def _face_logits(best, table):
     return jnp.where(table & (jnp.arange(6) != 0), -jnp.inf, logits)
 
 
-def _eligible(parents, i, table_only: bool):
+def _eligible(parents, i, table_only):
     n = parents.shape[0]
-    if table_only:
-        return jnp.arange(n + 1) == 0
-    return jnp.concatenate([jnp.ones(1, bool), ~descendants(parents, i)])
+    anyp = jnp.concatenate([jnp.ones(1, bool), ~descendants(parents, i)])
+    return jnp.where(table_only, jnp.arange(n + 1) == 0, anyp)
 
 
 def toggle_proposal_logpdf(parents, T, half, i, parent, face_p, face_c, table_only=False):
@@ -96,11 +95,12 @@ def toggle_involution(parents, faces, i, u, log_jacobian=LOG8):
     return p2, f2, u2, jnp.where(floating, log_jacobian, -log_jacobian)
 
 
-@partial(jax.jit, static_argnames=("prior", "table_only"))
+@partial(jax.jit, static_argnames=("prior",))
 def toggle_kernel(
-    key, parents, faces, T, half, i, prior: GraphPrior, table_only: bool = False, log_jacobian=LOG8
+    key, parents, faces, T, half, i, prior: GraphPrior, table_only=False, log_jacobian=LOG8
 ):
-    """One toggle MH step on object i. Returns (parents, faces, accepted, log α)."""
+    """One toggle MH step on object i (``table_only``: propose only the table as parent; may
+    be traced). Returns (parents, faces, accepted, log α)."""
     k1, k2, k3, k4 = jax.random.split(key, 4)
     floating = parents[i] < 0
     el = _eligible(parents, i, table_only)
