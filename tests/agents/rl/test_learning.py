@@ -11,7 +11,7 @@ import torch
 from simlab.agents.rl.loop import Learner, LoopConfig
 from simlab.agents.rl.models import load_policy
 from simlab.agents.rl.rollout import RolloutConfig, collect
-from simlab.agents.rl.toy import BanditEnv, ToyEnv, toy_tasks
+from simlab.agents.rl.toy import BanditEnv, ToyEnv, answer_of, toy_tasks
 from simlab.agents.rl.trainer import loop_iteration
 
 RC = RolloutConfig(k=4, max_new_tokens=1, max_turns=2, bf16=False, early_stop=False)
@@ -53,3 +53,13 @@ def test_full_finetune_learns_a_two_turn_lookup():
     after = _success(policy, held_out, ToyEnv)
     assert before < 0.6
     assert after > 0.8, (before, after)
+
+
+def test_toy_secrets_are_balanced_and_not_the_index():
+    for choices in (2, 3):
+        secrets = [t.secret for t in toy_tasks(60, choices)]
+        for b in range(0, 60, choices):
+            assert sorted(secrets[b : b + choices]) == list(range(choices))
+        # the old rule (secret = index mod choices) leaked the answer through the prompt
+        assert sum(s == i % choices for i, s in enumerate(secrets)) < 0.75 * len(secrets)
+    assert [answer_of(t, 2) for t in ("", "\ufffdx", "a", "b")] == [None, None, 1, 0]
