@@ -14,7 +14,7 @@ from simlab.drive.config import EnvConfig
 from simlab.drive.dynamics import ACTION_JERKS
 from simlab.drive.mapdata import build_map
 from simlab.drive.procgen import grid_town
-from simlab.drive.wrappers import EVENTS, DriveParallelEnv, DriveVectorEnv
+from simlab.drive.wrappers import EVENTS, DriveParallelEnv, DriveVectorEnv, _observe
 
 # short episodes (world resets every 12 steps) and frequent braking, to exercise both
 CFG = EnvConfig(n_agents=8, n_partners=4, max_steps=12, p_braking=0.3, brake_prob=0.2)
@@ -96,6 +96,27 @@ def test_world_reset_truncates_and_autoresets(rollout):
         assert np.all(np.abs(fin["ego"][m, 3] * 30 - prev[m]) <= 1.5 + 1e-4)
         assert np.all(np.any(fin["goals"][m] != s["obs"]["goals"][m], axis=(1, 2)))
     assert n_reset >= 1
+
+
+def test_final_state_without_resets_matches_the_step(rollout):
+    # on steps where no world is reset, the reset-free recomputation used for final_obs must
+    # reproduce the step's own observation
+    env, steps = rollout
+    core = env._core
+    checked = 0
+    for t, s in enumerate(steps[1:], start=1):
+        if np.any(np.asarray(s["state"].step) == 0):
+            continue
+        old = steps[t - 1]["state"]
+        act = np.asarray(s["act"]).reshape(old.shape)
+        st = core._without_resets(old, act)
+        obs = core._obs(_observe(core.bank, core.cfg, st), s["state"].active)
+        for k, v in obs.items():
+            np.testing.assert_allclose(env._flat(v), s["obs"][k], atol=1e-6, err_msg=k)
+        checked += 1
+        if checked == 3:
+            break
+    assert checked == 3
 
 
 def test_seeding_is_deterministic(bank, rollout):

@@ -16,8 +16,9 @@ actions.
   world was reset at the episode limit) the returned observation already belongs to the
   slot's next life. ``infos["final_obs"]`` (same structure as the observation) with mask
   ``infos["_final_obs"]`` holds the last observation of truncated lives, which value
-  bootstrapping needs; it is recomputed by the core step with world resets disabled, only on
-  steps where a truncation happened (``final_obs=False`` skips it). Terminated lives need no
+  bootstrapping needs; on steps where a truncation happened (and only then) the core step is
+  run a second time with world resets suppressed (``_Core._without_resets``), so the
+  pre-reset state can be observed (``final_obs=False`` skips it). Terminated lives need no
   final observation and get none.
 
   Slots are not all occupied: a world holds U{min_agents, n_agents} agents and removed
@@ -46,6 +47,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+import equinox as eqx
 import gymnasium
 import jax
 import jax.numpy as jnp
@@ -135,9 +137,32 @@ class _Core:
         )
         out["final_obs"] = None
         if self.final_obs and out["truncated"].any():
-            final = _step(self.bank, _frozen(self.cfg), old, actions, False)[0]
-            out["final_obs"] = self._obs(_observe(self.bank, self.cfg, final), out["truncated"])
+            final = _observe(self.bank, self.cfg, self._without_resets(old, actions))
+            out["final_obs"] = self._obs(final, out["truncated"])
         return out
+
+    def _without_resets(self, old: WorldState, actions) -> WorldState:
+        """s_{t+1} of every world as if no world were reset, from the same compiled step.
+
+        The core resets a world at the episode limit (``step``) or when too many of its
+        ``n_target`` agents are inactive. Here the episode clock is moved to 0, the lights'
+        clock offsets absorb the elapsed time (the core's light clock is step·dt + offset, so
+        light phases are unchanged up to float rounding of the sum, ~1 ms at worst), and the
+        target count is raised, so neither rule fires and the rest of the step is the one
+        the agents took. Only the observation of the result is used. Should a reset still
+        happen (the core's rules changed), the step is redone with resets disabled in the
+        config, which costs a second compilation."""
+        clock = np.asarray(old.step, np.float32)[:, None] * np.float32(self.cfg.dt)
+        shifted = eqx.tree_at(
+            lambda s: (s.step, s.light_offset, s.n_target),
+            old,
+            (jnp.zeros_like(old.step), jnp.asarray(clock + np.asarray(old.light_offset)),
+             jnp.full_like(old.n_target, 2**30)),
+        )  # fmt: skip
+        st = _step(self.bank, self.cfg, shifted, actions, False)[0]
+        if not np.all(np.asarray(st.step) == 1):
+            st = _step(self.bank, _frozen(self.cfg), old, actions, False)[0]
+        return st
 
     @staticmethod
     def _obs(obs: dict, mask) -> dict:
