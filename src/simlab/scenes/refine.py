@@ -130,7 +130,9 @@ def graph_mh_sweeps(
         log_q = jnp.where(
             (kind == 2) & in_contact, _ds_logpdf(c, prior) - _ds_logpdf(c_new, prior), 0.0
         )
-        return _carry(T, parents, i, Ti), log_q
+        # re-orthonormalise: what is stored is exactly what is rendered (via quaternions)
+        T2 = pose_from_tq(*pose_to_tq(_carry(T, parents, i, Ti)))
+        return T2, log_q
 
     def object_block(carry, i):
         key, T, cur, acc = carry
