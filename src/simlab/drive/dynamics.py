@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from simlab.drive import trig
+
 __all__ = ["ACTION_JERKS", "LAT_JERKS", "LONG_JERKS", "action_jerks", "bicycle_step"]
 
 f32 = jnp.float32
@@ -63,21 +65,22 @@ def bicycle_step(
     v_new = jnp.clip(v_new, V_MIN, V_MAX * c(c_vel))
     # 4-5: target steering from the lateral acceleration, rate- and angle-limited
     kappa_des = at / jnp.maximum(v_new * v_new, 1e-5)
-    phi_des = jnp.arctan(kappa_des * c(l_wb))
+    phi_des = trig.atan(kappa_des * c(l_wb))
     phi_new = jnp.clip(
         phi + jnp.clip(phi_des - phi, -STEER_RATE * dt, STEER_RATE * dt), -STEER_MAX, STEER_MAX
     )
     # 6: exact arc in the vehicle frame at t-1, rotated into the world frame
-    kappa = jnp.tan(phi_new) / c(l_wb)
+    kappa = trig.tan(phi_new) / c(l_wb)
     d = 0.5 * (v_new + v) * dt
     theta = d * kappa
     small = jnp.abs(theta) < 1e-4
     safe_k = jnp.where(small, 1.0, kappa)
-    dx = jnp.where(small, d * (1.0 - theta * theta / 6.0), jnp.sin(theta) / safe_k)
-    dy = jnp.where(small, d * theta / 2.0, (1.0 - jnp.cos(theta)) / safe_k)
-    cos_p, sin_p = jnp.cos(psi), jnp.sin(psi)
+    sin_t, cos_t = trig.sincos(theta)
+    dx = jnp.where(small, d * (1.0 - theta * theta / 6.0), sin_t / safe_k)
+    dy = jnp.where(small, d * theta / 2.0, (1.0 - cos_t) / safe_k)
+    sin_p, cos_p = trig.sincos(psi)
     x_new = x + cos_p * dx - sin_p * dy
     y_new = y + sin_p * dx + cos_p * dy
     psi_new = psi + theta
-    psi_new = jnp.arctan2(jnp.sin(psi_new), jnp.cos(psi_new))
+    psi_new = trig.wrap(psi_new)
     return x_new, y_new, psi_new, v_new, al, at, phi_new, d
