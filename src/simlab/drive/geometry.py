@@ -6,8 +6,9 @@ All functions broadcast over leading batch dimensions and compute in float32.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
+
+from simlab.drive import trig
 
 __all__ = [
     "box_corners",
@@ -25,7 +26,8 @@ _SIGNS = ((1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0))
 
 def box_corners(x, y, psi, l, w) -> jnp.ndarray:
     """Corners [..., 4, 2] of boxes, counter-clockwise from front-left."""
-    c, s = jnp.cos(psi)[..., None], jnp.sin(psi)[..., None]
+    s, c = trig.sincos(psi)
+    c, s = c[..., None], s[..., None]
     sl = jnp.asarray([a for a, _ in _SIGNS], f32) * (0.5 * l)[..., None]
     sw = jnp.asarray([b for _, b in _SIGNS], f32) * (0.5 * w)[..., None]
     cx = x[..., None] + c * sl - s * sw
@@ -36,13 +38,13 @@ def box_corners(x, y, psi, l, w) -> jnp.ndarray:
 def to_frame(px, py, x, y, psi):
     """Points (px, py) expressed in the frame of pose (x, y, psi)."""
     dx, dy = px - x, py - y
-    c, s = jnp.cos(psi), jnp.sin(psi)
+    s, c = trig.sincos(psi)
     return c * dx + s * dy, -s * dx + c * dy
 
 
 def boxes_overlap(xa, ya, pa, la, wa, xb, yb, pb, lb, wb) -> jnp.ndarray:
     """Separating-axis test: True where closed boxes a and b intersect (broadcasting)."""
-    ca, sa, cb, sb = jnp.cos(pa), jnp.sin(pa), jnp.cos(pb), jnp.sin(pb)
+    (sa, ca), (sb, cb) = trig.sincos(pa), trig.sincos(pb)
     dx, dy = xb - xa, yb - ya
     ha_l, ha_w, hb_l, hb_w = 0.5 * la, 0.5 * wa, 0.5 * lb, 0.5 * wb
     sep = jnp.zeros(jnp.broadcast_shapes(jnp.shape(dx), jnp.shape(pb), jnp.shape(pa)), bool)
@@ -129,8 +131,7 @@ def swept_collision(pose_i0, pose_i1, size_i, pose_j0, pose_j1, size_j) -> jnp.n
     boxes overlap at t+1 (separating-axis test). Exact for relative translation: the first
     contact of two convex polygons is a vertex of one on the boundary of the other.
     """
-    # the barrier materialises cos/sin once; otherwise XLA recomputes them in every corner test
-    cs = lambda p: (p[0], p[1], *jax.lax.optimization_barrier((jnp.cos(p[2]), jnp.sin(p[2]))))  # noqa: E731
+    cs = lambda p: (p[0], p[1], *trig.sincos(p[2])[::-1])  # noqa: E731
     return swept_collision_cs(cs(pose_i0), cs(pose_i1), size_i, cs(pose_j0), cs(pose_j1), size_j)
 
 
@@ -148,8 +149,8 @@ def swept_reach(pose_i0, pose_i1, r_i, pose_j0, pose_j1, r_j) -> jnp.ndarray:
     d0 = jnp.hypot(xj0 - xi0, yj0 - yi0)
     d1 = jnp.hypot(xj1 - xi1, yj1 - yi1)
     rel = jnp.hypot((xj1 - xj0) - (xi1 - xi0), (yj1 - yj0) - (yi1 - yi0))
-    turn_i = jnp.abs(jnp.arctan2(jnp.sin(pi1 - pi0), jnp.cos(pi1 - pi0)))
-    turn_j = jnp.abs(jnp.arctan2(jnp.sin(pj1 - pj0), jnp.cos(pj1 - pj0)))
+    turn_i = jnp.abs(trig.wrap(pi1 - pi0))
+    turn_j = jnp.abs(trig.wrap(pj1 - pj0))
     b_ij = r_j * turn_j + (d0 + r_j) * turn_i
     b_ji = r_i * turn_i + (d0 + r_i) * turn_j
     slack = 1e-3 * (1.0 + d0 + d1)
