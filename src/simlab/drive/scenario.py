@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from simlab.drive import rng
+from simlab.drive import rng, trig
 from simlab.drive.bank import MapBank, cell_candidates, route_distance
 from simlab.drive.config import EnvConfig
 from simlab.drive.geometry import boxes_overlap
@@ -92,7 +92,7 @@ def sample_points(bank: MapBank, key, map_id, shape) -> dict:
     p0, p1 = bank.q_p0[q], bank.q_p1[q]
     p = p0 + (p1 - p0) * t[..., None]
     seg = p1[..., :2] - p0[..., :2]
-    heading = jnp.arctan2(seg[..., 1], seg[..., 0])
+    heading = trig.atan2(seg[..., 1], seg[..., 0])
     return dict(
         quad=q,
         lane=bank.q_lane[q],
@@ -120,9 +120,8 @@ def associate(bank: MapBank, map_id, x, y, z, psi, prev_quad) -> dict:
     d = -dx * uy + dy * ux
     inside = (cand >= 0) & (t >= -0.05) & (t <= ln + 0.05) & (jnp.abs(d) <= 0.5 * w)
     zq = p0[..., 2] + (p1[..., 2] - p0[..., 2]) * jnp.clip(t / ln, 0, 1)
-    score = (ux * jnp.cos(psi)[..., None] + uy * jnp.sin(psi)[..., None]) - 0.2 * jnp.abs(
-        zq - z[..., None]
-    )
+    sin_p, cos_p = trig.sincos(psi)
+    score = (ux * cos_p[..., None] + uy * sin_p[..., None]) - 0.2 * jnp.abs(zq - z[..., None])
     score = jnp.where(inside, score, -1e9)
     best = jnp.argmax(score, axis=-1)
     on_lane = jnp.take_along_axis(inside, best[..., None], -1)[..., 0]
@@ -146,7 +145,7 @@ def quad_frame(bank: MapBank, quad, x, y, psi) -> dict:
         lane=bank.q_lane[quad],
         s=bank.q_s0[quad] + jnp.clip(along, 0.0, qlen),
         offset=-ex * vy + ey * vx,
-        heading_error=wrap(psi - jnp.arctan2(vy, vx)),
+        heading_error=trig.wrap(psi - trig.atan2(vy, vx)),
         curvature=bank.q_curv[quad],
         speed_limit=bank.q_speed[quad],
         lane_z=q0[..., 2] + (q1[..., 2] - q0[..., 2]) * jnp.clip(along / qlen, 0, 1),
@@ -173,7 +172,7 @@ def sample_goals(bank: MapBank, cfg: EnvConfig, key, map_id, lane, s, heading) -
         c = sample_points(bank, k, mid, (*shape, n_cand))
         rd = route_distance(bank, cur_lane[..., None], cur_s[..., None], c["lane"], c["s"])
         ok_d = (rd >= cfg.goal_min_dist) & (rd <= cfg.goal_max_dist)
-        ok_h = jnp.cos(c["heading"] - cur_h[..., None]) >= cos_max
+        ok_h = trig.sincos(c["heading"] - cur_h[..., None])[1] >= cos_max
         miss = jnp.maximum(cfg.goal_min_dist - rd, 0) + jnp.maximum(rd - cfg.goal_max_dist, 0)
         score = 4.0 * (ok_d & ok_h) + 2.0 * ok_d - jnp.minimum(miss, 1e5) * 1e-5
         best = jnp.argmax(score, -1)[..., None]
