@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from simlab.drive import rng
+from simlab.drive import rng, trig
 from simlab.drive.bank import MapBank, cell_candidates, route_distance
 from simlab.drive.config import EnvConfig
 from simlab.drive.partners import select_partners
@@ -61,7 +61,7 @@ def hash_uniform(seed, *idx) -> jnp.ndarray:
 def _normal(seed, *idx):
     u1 = jnp.maximum(hash_uniform(seed, *idx, 1), 1e-7)
     u2 = hash_uniform(seed, *idx, 2)
-    return jnp.sqrt(-2.0 * jnp.log(u1)) * jnp.cos(2 * jnp.pi * u2)
+    return jnp.sqrt(-2.0 * jnp.log(u1)) * trig.sincos(2 * jnp.pi * u2)[1]
 
 
 def _ego_frame(px, py, x, y, c, s):
@@ -78,7 +78,7 @@ def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key
     w, a = state.x.shape
     m = state.map_id[:, None]
     x, y, z, psi = state.x, state.y, state.z, state.psi
-    c, s = jnp.cos(psi), jnp.sin(psi)
+    s, c = trig.sincos(psi)
     ex = lambda v: v[..., None]  # noqa: E731
     seed = state.key if key is None else rng.fold_in(state.key, rng.from_key(key))
     wi = jnp.arange(w, dtype=jnp.int32)[:, None]
@@ -199,9 +199,10 @@ def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key
     pv = gat(state.v) + sc * cfg.sigma_v * _normal(seed, ex(agent_id), slot, 24)
     rx, ry = _ego_frame(px, py, ex(x), ex(y), ex(c), ex(s))
     dpsi = pp - ex(psi)
+    sin_d, cos_d = trig.sincos(dpsi)
     agents = jnp.stack(
-        [rx / 100, ry / 100, (gat(z) - ex(z)) / 10, jnp.cos(dpsi), jnp.sin(dpsi),
-         pv * jnp.cos(dpsi) / 30, pv * jnp.sin(dpsi) / 30, gat(state.length) / 7,
+        [rx / 100, ry / 100, (gat(z) - ex(z)) / 10, cos_d, sin_d,
+         pv * cos_d / 30, pv * sin_d / 30, gat(state.length) / 7,
          gat(state.width) / 3, valid_a.astype(f32)], -1,
     ) * valid_a[..., None]  # fmt: skip
     return dict(
