@@ -19,9 +19,20 @@ import os
 import platform
 import time
 
-__all__ = ["SECONDS_PER_YEAR", "bench_sim", "driving_years_per_hour", "procedural_bank"]
+__all__ = [
+    "FULL_SIZES",
+    "QUICK_SIZES",
+    "SECONDS_PER_YEAR",
+    "bench_sim",
+    "driving_years_per_hour",
+    "machine",
+    "procedural_bank",
+    "run_suite",
+]
 
 SECONDS_PER_YEAR = 3.156e7
+FULL_SIZES = ((4096, 32), (256, 150))  # worlds x agent slots (spec §12 / issue 6)
+QUICK_SIZES = ((256, 32), (16, 150))
 
 
 def driving_years_per_hour(agent_steps_per_s: float, dt: float) -> float:
@@ -75,7 +86,8 @@ def bench_sim(
     """Time ``steps`` simulator steps of ``worlds`` × ``agents`` (see the module doc).
 
     Returns dict(mode, worlds, agents, steps, compile_s (lower + compile, s), run_s (best of
-    ``repeats`` timed runs after a warm-up, s), agent_steps (active transitions in that run),
+    ``repeats`` timed runs after a warm-up, s), cpu_s (process CPU time of that run, all
+    threads, s), agent_steps (active transitions in that run),
     active_fraction, agent_steps_per_s, slot_steps_per_s, driving_years_per_hour, dt,
     checksum (finite when observations are consumed))."""
     import jax
@@ -93,14 +105,14 @@ def bench_sim(
     compile_s = time.perf_counter() - t0
     state, n_act, chk = compiled(state, jax.numpy.uint32(seed))  # warm-up run
     jax.block_until_ready(n_act)
-    best, n_best = float("inf"), 0
+    best, n_best, cpu = float("inf"), 0, 0.0
     for r in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         state, n_act, chk = compiled(state, jax.numpy.uint32(seed + 1 + r))
         n_act = int(n_act)  # forces completion
-        dt_run = time.perf_counter() - t0
+        dt_run, cpu_run = time.perf_counter() - t0, time.process_time() - c0
         if dt_run < best:
-            best, n_best = dt_run, n_act
+            best, n_best, cpu = dt_run, n_act, cpu_run
     slots = worlds * agents * steps
     rate = n_best / best
     return dict(
@@ -110,6 +122,7 @@ def bench_sim(
         steps=steps,
         compile_s=round(compile_s, 3),
         run_s=best,
+        cpu_s=cpu,
         agent_steps=n_best,
         active_fraction=round(n_best / slots, 4),
         agent_steps_per_s=round(rate),
@@ -130,4 +143,18 @@ def machine() -> dict:
         platform=platform.platform(),
         jax=jax.__version__,
         backend=jax.default_backend(),
+    )
+
+
+def run_suite(quick: bool = False, steps: int | None = None, repeats: int = 2, mode="both"):
+    """Every (size, mode) case of the spec's benchmark; ``quick`` uses small sizes."""
+    sizes = QUICK_SIZES if quick else FULL_SIZES
+    steps = steps or (8 if quick else 16)
+    modes = {"sim": (False,), "obs": (True,), "both": (False, True)}[mode]
+    cases = [bench_sim(w, a, steps, with_obs=o, repeats=repeats) for w, a in sizes for o in modes]
+    return dict(
+        machine=machine(),
+        targets=dict(sim_agent_steps_per_s=2e6, obs_agent_steps_per_s=5e5),
+        policy="uniform random actions",
+        cases=cases,
     )

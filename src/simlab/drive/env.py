@@ -27,11 +27,17 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from simlab.drive import rng
+from simlab.drive import rng, trig
 from simlab.drive.bank import MapBank, cell_candidates, raster_lookup
 from simlab.drive.config import EnvConfig
 from simlab.drive.dynamics import action_jerks, bicycle_step
-from simlab.drive.geometry import box_corners, boxes_overlap, swept_collision, swept_reach
+from simlab.drive.geometry import (
+    box_corners,
+    boxes_overlap,
+    swept_collision,
+    swept_collision_cs,
+    swept_reach,
+)
 from simlab.drive.observe import observe
 from simlab.drive.reward import reward_terms
 from simlab.drive.scenario import (
@@ -140,8 +146,9 @@ def events(
 
     # red light: the front point crosses a stop line, moving along its lane, on red
     half = 0.5 * state.length
-    f0x, f0y = state.x + half * jnp.cos(state.psi), state.y + half * jnp.sin(state.psi)
-    f1x, f1y = new["x"] + half * jnp.cos(new["psi"]), new["y"] + half * jnp.sin(new["psi"])
+    (s0, c0), (s1, c1) = trig.sincos(state.psi), trig.sincos(new["psi"])
+    f0x, f0y = state.x + half * c0, state.y + half * s0
+    f1x, f1y = new["x"] + half * c1, new["y"] + half * s1
     cand = cell_candidates(bank.stop_grid, state.map_id[:, None], jnp.stack([f1x, f1y], -1))
     cid = jnp.maximum(cand, 0)
     sa, sb = bank.s_a[cid], bank.s_b[cid]
@@ -176,15 +183,22 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
     dxy = jnp.hypot(ey(new["x"]) - ex(new["x"]), ey(new["y"]) - ex(new["y"]))
     level = jnp.abs(ey(new["z"]) - ex(new["z"])) <= cfg.slope_max * dxy + 1.0
     upper = jnp.arange(a)[None, :, None] < jnp.arange(a)[None, None, :]  # j > i
-    pair = near & level & upper & ex(state.present) & ey(state.present)
+    # barriers keep XLA from fusing the broad phase into each of the reductions that read it
+    # (it would recompute it once per argmax pass: measured 10x slower)
+    pair = jax.lax.optimization_barrier(
+        near & level & upper & ex(state.present) & ey(state.present)
+    )
+
+    (s0, c0), (s1, c1) = trig.sincos(state.psi), trig.sincos(new["psi"])  # once per agent
+    q0, q1 = (state.x, state.y, c0, s0), (new["x"], new["y"], c1, s1)
 
     def narrow(i_sel, j_idx):
         """Swept test of agents i_sel(v) [..] against gathered partners j_idx [W, ...]."""
         g = lambda v: _gather(v, j_idx)  # noqa: E731
-        return swept_collision(
-            tuple(map(i_sel, p0)), tuple(map(i_sel, p1)),
+        return swept_collision_cs(
+            tuple(map(i_sel, q0)), tuple(map(i_sel, q1)),
             (i_sel(state.length), i_sel(state.width)),
-            tuple(map(g, p0)), tuple(map(g, p1)), (g(state.length), g(state.width)),
+            tuple(map(g, q0)), tuple(map(g, q1)), (g(state.length), g(state.width)),
         )  # fmt: skip
 
     # the first N_NEAR near partners of each agent, by repeated argmax (no sort, no cumsum)
@@ -195,11 +209,13 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
         has = jnp.take_along_axis(rest, j[..., None], -1)[..., 0]
         cols.append(jnp.where(has, j, -1))
         rest = rest & (jnp.arange(a)[None, None, :] != j[..., None])
-    idx = jnp.stack(cols, -1)  # [W, A, k]
+    idx, rest = jax.lax.optimization_barrier((jnp.stack(cols, -1), rest))  # [W, A, k]
     hit = narrow(ex, idx) & (idx >= 0)
-    hit_i = jnp.any(hit, -1)
-    hit_j = jnp.any((idx[..., None] == jnp.arange(a)) & hit[..., None], (1, 2))
-    flags = hit_i | hit_j
+    # a hit also flags the partner: a small scatter (a one-hot reduction over j would make XLA
+    # recompute the narrow test once per column)
+    rows = jnp.arange(w, dtype=i32)[:, None, None] * a + jnp.where(hit, idx, a * w)
+    hit_j = jnp.zeros((w * a,), bool).at[rows.ravel()].set(True, mode="drop").reshape(w, a)
+    flags = jnp.any(hit, -1) | hit_j
 
     def all_pairs(_):  # rare: some agent has more than N_NEAR near partners
         j_all = jnp.broadcast_to(jnp.arange(a, dtype=i32), (w, a, a))
@@ -265,7 +281,7 @@ def step(
     collision = ev["collision"] & act
     offroad = ev["offroad"] & act
     red_light = ev["red_light"] & act
-    wrong = (jnp.cos(assoc["heading_error"]) < 0) & (v > 0.5) & act
+    wrong = (trig.sincos(assoc["heading_error"])[1] < 0) & (v > 0.5) & act
     wrong_dist = jnp.where(wrong, state.wrong_dist + jnp.abs(dist), 0.0)
     wrong_way = (wrong_dist > cfg.wrong_way_dist) & (state.wrong_dist <= cfg.wrong_way_dist)
 
@@ -342,37 +358,38 @@ def _tree_where(mask_w, a: WorldState, b: WorldState) -> WorldState:
     return jax.tree_util.tree_map(lambda x, y: y if x is y else pick(x, y), a, b)
 
 
-RESET_BATCH = 16  # a step resets up to W / RESET_BATCH worlds on the cheap path
+RESET_BATCHES = (32,)  # the cheap path resets up to W/32 worlds (each level costs a compile)
 
 
 def _reset_worlds(bank: MapBank, cfg: EnvConfig, st: WorldState, reset_w, key) -> WorldState:
     """Replace the worlds flagged in ``reset_w`` [W] by fresh episodes (``reset``).
 
     A reset costs far more than a step (sequential spawning), and on most steps only a few
-    worlds end, so those are gathered into a batch of ``ceil(W / RESET_BATCH)`` worlds,
-    reset there, and scattered back; all worlds are reset in place only when more end at
-    once. No world ever waits for its reset."""
+    worlds end, so those are gathered into the smallest batch of ``ceil(W / b)`` worlds
+    (b in ``RESET_BATCHES``) that holds them, reset there, and scattered back; all worlds
+    are reset in place only when more end at once. No world ever waits for its reset."""
     w = reset_w.shape[0]
-    cap = -(-w // RESET_BATCH)
     n = jnp.sum(reset_w, dtype=i32)
+    caps = sorted({c for c in (-(-w // b) for b in RESET_BATCHES) if c < w})
 
     def full(s):
         return _tree_where(reset_w, reset(bank, cfg, key, w), s)
 
-    def few(s):
-        (rows,) = jnp.nonzero(reset_w, size=cap, fill_value=w)  # w: dropped by the scatter
-        fresh = reset(bank, cfg, key, cap)
+    def batch(cap):
+        def few(s):
+            (rows,) = jnp.nonzero(reset_w, size=cap, fill_value=w)  # w: dropped by the scatter
+            fresh = _replace(reset(bank, cfg, key, cap), dict(key=s.key))
 
-        def put(old, val):
-            return old if old is s.key else old.at[rows].set(val, mode="drop")
+            def put(old, val):
+                return old if old is s.key else old.at[rows].set(val, mode="drop")
 
-        return jax.tree_util.tree_map(put, s, _replace(fresh, dict(key=s.key)))
+            return jax.tree_util.tree_map(put, s, fresh)
 
-    if cap >= w:
-        return jax.lax.cond(n > 0, full, lambda s: s, st)
-    return jax.lax.switch(
-        jnp.where(n == 0, 0, jnp.where(n <= cap, 1, 2)), [lambda s: s, few, full], st
-    )
+        return few
+
+    branches = [lambda s: s] + [batch(c) for c in caps] + [full]
+    level = jnp.where(n == 0, 0, 1 + jnp.sum(n > jnp.asarray(caps, i32), dtype=i32))
+    return jax.lax.switch(level, branches, st)
 
 
 def _refill(bank: MapBank, cfg: EnvConfig, st: WorldState, key) -> WorldState:
