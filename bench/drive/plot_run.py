@@ -4,7 +4,8 @@
 
 Plots return per life, goal / collision / off-road rates per life, fraction filtered and
 agent-steps/s against training agent-steps (moving average over ``--window`` iterations),
-with the periodic held-out evaluations as markers. Prints the first and last window's means.
+with the periodic held-out evaluations as markers (and ``eval-initial.json`` in the run's
+artefacts, when present, at 0 agent-steps). Prints the first and last window's means.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+KEYS = ("return_per_life", "goal_per_life", "collision_per_life", "offroad_per_life",
+        "frac_filtered", "agent_steps_per_s")  # fmt: skip
 
-def main() -> None:
+
+def plot_run(run: Path, window: int = 10) -> dict:
+    """Write ``run/artefacts/learning_curves.png``; return the summary dict."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,40 +29,47 @@ def main() -> None:
 
     from simlab.core.run import read_metrics
 
-    ap = argparse.ArgumentParser()
-    ap.add_argument("run", type=Path)
-    ap.add_argument("--window", type=int, default=10)
-    args = ap.parse_args()
-    recs = read_metrics(args.run / "metrics.jsonl")
+    recs = read_metrics(run / "metrics.jsonl")
     train = [r for r in recs if "loss" in r]
     evals = [r for r in recs if "eval/km" in r]
+    initial = run / "artefacts" / "eval-initial.json"
+    if initial.exists():
+        first = json.loads(initial.read_text())
+        evals = [{"step": 0, **{f"eval/{k}": v for k, v in first.items()}}, *evals]
     steps = np.array([r["total_agent_steps"] for r in train])
-    at_step = {r["step"]: r["total_agent_steps"] for r in train}
-    keys = ["return_per_life", "goal_per_life", "collision_per_life", "offroad_per_life",
-            "frac_filtered", "agent_steps_per_s"]  # fmt: skip
-    w = max(1, min(args.window, len(train)))
+    at_step = {0: 0.0, **{r["step"]: r["total_agent_steps"] for r in train}}
+    w = max(1, min(window, len(train)))
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     summary = {"iterations": len(train), "agent_steps": float(steps[-1]) if len(steps) else 0}
-    for ax, key in zip(axes.flat, keys):
+    for ax, key in zip(axes.flat, KEYS):
         y = np.array([np.nan if r.get(key) is None else r[key] for r in train], float)
         smooth = np.convolve(np.nan_to_num(y), np.ones(w) / w, mode="valid")
-        ax.plot(steps, y, alpha=0.3)
+        ax.plot(steps, y, alpha=0.3, label="training (sampled actions)")
         ax.plot(steps[w - 1 :], smooth)
         ev = [(at_step[r["step"]], r.get(f"eval/{key}")) for r in evals if r["step"] in at_step]
         ev = [(s, v) for s, v in ev if v is not None]
         if ev:
-            ax.plot(*zip(*ev), "o", label="held-out eval")
-            ax.legend()
+            ax.plot(*zip(*ev), "o-", label="held-out eval (greedy)")
+            ax.legend(fontsize=7)
         ax.set_title(key)
         ax.set_xlabel("agent-steps")
         summary[key] = {"first": float(np.nanmean(y[:w])), "last": float(np.nanmean(y[-w:]))}
     fig.tight_layout()
-    out = args.run / "artefacts" / "learning_curves.png"
+    out = run / "artefacts" / "learning_curves.png"
     out.parent.mkdir(exist_ok=True)
     fig.savefig(out, dpi=90)
+    plt.close(fig)
     summary["figure"] = str(out)
     summary["evals"] = [{k: r[k] for k in r if k == "step" or k.startswith("eval/")} for r in evals]
-    print(json.dumps(summary, indent=1))
+    return summary
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--window", type=int, default=10)
+    args = ap.parse_args()
+    print(json.dumps(plot_run(args.run, args.window), indent=1, default=float))
 
 
 if __name__ == "__main__":

@@ -54,3 +54,50 @@ def test_train_then_eval_on_procedural_map(tmp_path):
     # equals the periodic evaluation logged during training.
     assert out["km"] == pytest.approx(ev["eval/km"])
     assert out["incidents"] == ev["eval/incidents"]
+
+
+def test_route_distances_are_clipped_for_the_policy():
+    # Unreachable targets read 1e5 m in the simulator; the policy sees at most ROUTE_CLIP km.
+    import numpy as np
+
+    from simlab.drive.learn.simenv import ROUTE_CLIP, to_blocks
+
+    goals = np.zeros((1, 1, 2, 6), np.float32)
+    goals[..., 4] = [0.15, 100.0]
+    goals[..., 5] = 1.0
+    lanes = np.zeros((1, 1, 3, 10), np.float32)
+    lanes[..., 7] = [0.3, 100.0, 100.0]
+    lanes[..., 8] = [-0.1, 99.7, -100.0]
+    lanes[..., 9] = 1.0
+    out = to_blocks({"goals": goals, "lanes": lanes, "ego": np.full((1, 1, 3), 7.0, np.float32)})
+    np.testing.assert_allclose(out["goals"].x[0, 0, :, 4], [0.15, ROUTE_CLIP])
+    np.testing.assert_allclose(out["lanes"].x[0, 0, :, 7], [0.3, ROUTE_CLIP, ROUTE_CLIP])
+    np.testing.assert_allclose(out["lanes"].x[0, 0, :, 8], [-0.1, ROUTE_CLIP, -ROUTE_CLIP])
+    assert out["lanes"].valid.all() and (out["ego"] == 7.0).all()  # other features untouched
+
+
+def test_progress_on_one_lane_equals_distance_toward_the_target():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from simlab.drive.learn.simenv import _progress, procedural_bank
+
+    bank = procedural_bank(0, 1)
+    lane_len = float(bank.lane_len[0])
+    # Three agents on lane 0, target near its end (one target: the final goal).
+    # 0: drives 5 m toward it; 1: reaches it; 2: crashes (life ends, no progress counted).
+    a = lambda *v: np.asarray([v], np.float32)  # noqa: E731  [W=1, A=3]
+    i = lambda *v: np.asarray([v], np.int32)  # noqa: E731
+    goal_s = np.full((1, 3, 4), lane_len - 1.0, np.float32)
+    common = dict(goal_lane=np.zeros((1, 3, 4), np.int32), goal_s=goal_s, goal_idx=i(0, 0, 0),
+                  n_targets=i(1, 1, 1), lane=i(0, 0, 0), active=np.ones((1, 3), bool))  # fmt: skip
+    state = SimpleNamespace(**common, s=a(0.0, lane_len - 4.0, 2.0), life_steps=i(0, 7, 7))
+    new = SimpleNamespace(**common, s=a(5.0, lane_len - 1.5, 4.0), life_steps=i(1, 8, 8))
+    info = {"goal": np.array([[False, True, False]]), "waypoint": np.zeros((1, 3), bool),
+            "dist": a(5.0, 2.5, 2.0)}  # fmt: skip
+    done = np.array([[False, True, True]])
+    progress, start = _progress(bank, state, new, info, done)
+    np.testing.assert_allclose(np.asarray(progress), [[5.0, 3.0, 0.0]], atol=1e-4)
+    # Only agent 0 takes the first step of a life: its whole route counts once.
+    np.testing.assert_allclose(np.asarray(start), [[lane_len - 1.0, 0.0, 0.0]], atol=1e-4)

@@ -4,11 +4,12 @@ import dataclasses
 
 import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from simlab.core.run import RunDir, read_metrics
-from simlab.drive.learn.ppo import PPOConfig
+from simlab.drive.learn.ppo import PPOConfig, ppo_loss
 from simlab.drive.learn.rollout import rollout
 from simlab.drive.learn.train import TrainConfig, Trainer, train
 
@@ -86,3 +87,26 @@ def test_rebuilt_observations_equal_stored_ones():
     for a, b in zip(jax.tree_util.tree_leaves(stored["obs"]), jax.tree_util.tree_leaves(rebuilt)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     np.testing.assert_array_equal(stored["action"], states["action"])
+
+
+@eqx.filter_jit
+def _ratio_stats(policy, obs, action, logp):
+    flat = jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[3:]), (obs, action, logp))
+    obs, action, logp = flat
+    logits, _ = policy(obs)
+    new_logp = jnp.take_along_axis(jax.nn.log_softmax(logits), action[:, None], -1)[:, 0]
+    mb = {"obs": obs, "action": action, "logp": logp, "adv": jnp.sin(logp * 7.0),
+          "ret": jnp.zeros_like(logp)}  # fmt: skip
+    _, aux = ppo_loss(policy, mb, jnp.ones_like(logp), PPO)
+    return new_logp, logp, aux
+
+
+def test_ratio_is_one_before_the_policy_changes():
+    # The update recomputes log π(a|o) from stored (or rebuilt) observations; any
+    # misalignment (observation of the wrong step, a different dropout key) makes ρ ≠ 1.
+    ts = Trainer(CFG, ENV).init()
+    stored, _, rebuilt = _both_ways(ts, ENV)
+    for obs in (stored["obs"], rebuilt):
+        new_logp, logp, aux = _ratio_stats(ts.policy, obs, stored["action"], stored["logp"])
+        np.testing.assert_allclose(np.asarray(new_logp), np.asarray(logp), atol=1e-5)
+        assert float(aux["clipfrac"]) == 0.0 and abs(float(aux["approx_kl"])) < 1e-7

@@ -3,6 +3,7 @@ the same environment step and the same event sums and ``summarize`` as the train
 
 ``evaluate(policy, env, key, steps)`` returns per-life and per-km rates of every event
 (goal, collision, offroad, red_light, wrong_way, timeout, ...), mean speed, comfort share and
+progress (route-distance reduction / initial route distance, see ``simenv._progress``),
 km between incidents (collision + off-road + red light) with its one-sided 95 % lower bound:
 km / (χ²₀.₉₅(2n + 2)/2) for n incidents, which is the rule of three, km/3, when n = 0.
 Lives still running when the evaluation stops are not counted as lives (censored).
@@ -75,7 +76,8 @@ def evaluate(
 
 def incident_metrics(rec: dict[str, float], sums: dict) -> dict[str, float]:
     """Add km between incidents (point estimate and 95 % lower bound), years between
-    incidents, mean speed (m/s) and comfort share to a ``summarize`` record."""
+    incidents, mean speed (m/s), comfort share and mean |jerk| (m/s³) to a ``summarize``
+    record."""
     ev = sums.get("events", {})
     steps = max(rec.get("agent_steps", 0.0), 1.0)
     n = sum(ev.get(name, 0.0) for name in INCIDENTS)
@@ -91,4 +93,6 @@ def incident_metrics(rec: dict[str, float], sums: dict) -> dict[str, float]:
         rec["mean_speed"] = ev["speed"] / steps
     if "comfort" in ev:
         rec["comfort_share"] = ev["comfort"] / steps
+    if "jerk" in ev:
+        rec["mean_abs_jerk"] = ev["jerk"] / steps
     return rec

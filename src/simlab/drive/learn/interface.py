@@ -7,8 +7,9 @@ computes the same logits and value as the JAX network from NumPy observation blo
 (vectors ``[..., F]``; sets as ``(x [..., N, F], valid [..., N])`` pairs or ``SetBlock``s),
 and ``act(obs, deterministic=True)`` returns action indices with their jerks (m/s³).
 
-Not here yet: the ``Scene`` conversion of §11 (lane polylines, agents and goals in any frame
-turned into these observation blocks through the map builder) and ``Control`` integration.
+Observation blocks are those of ``simenv.to_blocks`` (route distances clipped). The
+``Scene`` → ``Control`` side of §11 (lane polylines, agents and goals in any frame) is
+``simlab.drive.learn.scene.ScenePolicy``, built on this class.
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ simulator config and the world count are static), with the methods ``rollout`` e
 * ``step(state, actions, key)``: one simulator step (its randomness also comes from the
   state's key). ``learn`` = active and not erratic; ``events`` = goal, waypoint, collision,
   offroad, red_light, wrong_way, timeout (truncated lives), comfort (steps with |a_long| > 3,
-  |a_lat| > 3 or |C·jerk| > 5 m/s³), speed (sum of |v|, m/s) and distance (m).
+  |a_lat| > 3 or |C·jerk| > 5 m/s³), speed (sum of |v|, m/s), distance (m) and ``r_<term>``
+  (each reward term of ``simlab.drive.reward``, summed: the scale and sign of every term);
+  ``jerk`` (applied |C·j|, m/s³), ``progress`` and ``route_start`` (m, see ``_progress``).
   ``final_state`` for truncation bootstrapping: on steps where some world is truncated (and
   only then, under ``lax.cond``), the same step is recomputed with world resets disabled,
   giving the pre-reset state s_T whose value bootstraps the truncated lives.
@@ -26,7 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from simlab.drive import env as sim
-from simlab.drive.bank import MapBank
+from simlab.drive.bank import MapBank, route_distance
 from simlab.drive.config import EnvConfig
 from simlab.drive.dynamics import action_jerks
 from simlab.drive.learn.policy import SetBlock
@@ -37,14 +39,31 @@ __all__ = ["SET_BLOCKS", "SimEnv", "procedural_bank", "to_blocks"]
 SET_BLOCKS = ("goals", "lanes", "boundary", "stops", "agents")
 
 
+# Route-distance columns (km) of the simulator's layout (``simlab.drive.observe``): goals[4]
+# (cumulative route distance), lanes[7] (to the current target) and lanes[8] (relative to the
+# ego's). An unreachable target reads 1e5 m = 100 km, a hundred times the scale of every other
+# feature: it swamps the encoders' first LayerNorm (and every max-pool over lanes), hiding the
+# geometry. Clipping at ROUTE_CLIP km keeps "far or unreachable" distinguishable and bounded.
+ROUTE_CLIP = 2.0
+ROUTE_COLUMNS = {"goals": (4,), "lanes": (7, 8)}
+
+
+def _clip_columns(x: jax.Array, cols: tuple[int, ...], c: float) -> jax.Array:
+    x = jnp.asarray(x)
+    return x.at[..., list(cols)].set(jnp.clip(x[..., list(cols)], -c, c))
+
+
 def to_blocks(raw: dict) -> dict:
     """Simulator observation dict -> policy blocks (set blocks split into x and valid).
 
-    Per-slot masks that are not features (``active``) are dropped."""
+    Per-slot masks that are not features (``active``) are dropped; route distances are
+    clipped to ±``ROUTE_CLIP`` km (see ``ROUTE_COLUMNS``)."""
     out = {}
     for name, x in raw.items():
         if name == "active":
             continue
+        if name in ROUTE_COLUMNS:
+            x = _clip_columns(x, ROUTE_COLUMNS[name], ROUTE_CLIP)
         if name in SET_BLOCKS:
             out[name] = SetBlock(x[..., :-1], x[..., -1] > 0.5)
         else:
@@ -60,6 +79,48 @@ def procedural_bank(seed: int = 0, n: int = 3) -> MapBank:
     from simlab.drive.procgen import procedural_graphs
 
     return make_bank([build_map(g) for g in procedural_graphs(seed, n)])
+
+
+ROUTE_CAP = 2000.0  # m; a leg longer than this is unreachable (the map's 1e5 m sentinel)
+
+
+def _route_legs(bank: MapBank, st, lane, s) -> jax.Array:
+    """Route distance (m) [W, A] from (lane, s) through every remaining target of ``st`` to
+    the final goal, each leg capped at ROUTE_CAP."""
+    g = st.goal_lane.shape[-1]
+    k = st.goal_idx[..., None] + jnp.arange(g)  # [W, A, G]
+    valid = k < st.n_targets[..., None]
+    kc = jnp.minimum(k, g - 1)
+    glane = jnp.take_along_axis(st.goal_lane, kc, -1)
+    gs = jnp.take_along_axis(st.goal_s, kc, -1)
+    prev_lane = jnp.concatenate([lane[..., None], glane[..., :-1]], -1)
+    prev_s = jnp.concatenate([s[..., None], gs[..., :-1]], -1)
+    legs = jnp.minimum(route_distance(bank, prev_lane, prev_s, glane, gs), ROUTE_CAP)
+    return jnp.where(valid, legs, 0.0).sum(-1)
+
+
+def _progress(bank: MapBank, state, new, info, done) -> tuple[jax.Array, jax.Array]:
+    """Per-agent progress of one step (spec §10.1), both [W, A] in metres.
+
+    progress: reduction of the route distance to the current target; the full remaining
+    distance when the target is reached, 0 on the step a life ends otherwise (the pose after
+    it may belong to a new life), and clipped to ±(|distance driven| + 1 m) so lane changes
+    and unreachable targets cannot produce jumps. route_start: for agents taking the first
+    step of a life, the route distance from their position through all targets to the final
+    goal (the denominator of the progress ratio)."""
+    g = state.goal_lane.shape[-1]
+    gi = jnp.minimum(state.goal_idx, g - 1)[..., None]
+    t_lane = jnp.take_along_axis(state.goal_lane, gi, -1)[..., 0]
+    t_s = jnp.take_along_axis(state.goal_s, gi, -1)[..., 0]
+    before = jnp.minimum(route_distance(bank, state.lane, state.s, t_lane, t_s), ROUTE_CAP)
+    after = jnp.minimum(route_distance(bank, new.lane, new.s, t_lane, t_s), ROUTE_CAP)
+    reached = info["goal"] | info["waypoint"]
+    step = jnp.where(reached, before, jnp.where(done, 0.0, before - after))
+    lim = jnp.abs(info["dist"]) + 1.0
+    progress = jnp.clip(step, -lim, lim)
+    first = state.active & (state.life_steps == 0)
+    route_start = jnp.where(first, _route_legs(bank, state, state.lane, state.s), 0.0)
+    return progress, route_start
 
 
 class SimEnv(eqx.Module):
@@ -88,6 +149,7 @@ class SimEnv(eqx.Module):
             lambda s: new,
             state,
         )
+        progress, route_start = _progress(self.bank, state, new, info, term | trunc)
         j_long, j_lat = action_jerks(actions)
         jerk = jnp.maximum(jnp.abs(state.c_throttle * j_long), jnp.abs(state.c_steer * j_lat))
         comfort = (jnp.abs(new.a_long) > 3) | (jnp.abs(new.a_lat) > 3) | (jerk > 5)
@@ -103,6 +165,11 @@ class SimEnv(eqx.Module):
             "comfort": f(comfort),
             "speed": jnp.where(alive, jnp.abs(info["speed"]), 0.0),
             "distance": jnp.where(alive, jnp.abs(info["dist"]), 0.0),
+            "jerk": jnp.where(alive, jerk, 0.0),
+            "progress": jnp.where(alive, progress, 0.0),
+            "route_start": jnp.where(alive, route_start, 0.0),
+            # per-term reward sums (diagnostics: scale and sign of each term of §7)
+            **{f"r_{n}": jnp.where(alive, r, 0.0) for n, r in info["reward_terms"].items()},
         }
         out = {
             "alive": alive,

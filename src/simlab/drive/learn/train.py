@@ -284,10 +284,20 @@ def summarize(m: dict, dt: float | None = None) -> dict[str, float]:
     km = events.get("distance", 0.0) / 1000.0
     out["km"] = km
     for name, v in events.items():
-        if name in ("distance", "speed"):  # totals, not events
+        if name in ("distance", "speed", "jerk", "progress", "route_start"):  # totals
+            continue
+        if name.startswith("r_"):  # reward-term sums: per life and per agent-step
+            out[f"{name}_per_life"] = v / lives
+            out[f"{name}_per_step"] = v / max(out.get("agent_steps", 0.0), 1.0)
             continue
         out[f"{name}_per_life"] = v / lives
         out[f"{name}_per_km"] = v / km if km > 0 else float("nan")
+    if "progress" in events:
+        # Route-distance reduction over the route distance of the lives started (ratio of
+        # sums, §10.1), and over the distance driven (1 = every metre driven was toward
+        # the target).
+        out["progress"] = events["progress"] / max(events.get("route_start", 0.0), 1.0)
+        out["progress_per_distance"] = events["progress"] / max(events["distance"], 1.0)
     if dt is not None:
         out["driving_years"] = out.get("agent_steps", 0.0) * dt / SECONDS_PER_YEAR
     return out
