@@ -105,15 +105,19 @@ def test_fast_path_agrees_with_generic_gen_path():
     )
     vals, _ = bn_outer_samples(bn, jax.random.key(6), 3000)
     (lw_eb,) = bn_entropy_bounds(bn, jax.random.key(7), vals, [names], 3, compiler_options=O0)
-    for eb in (gen_eb, lw_eb):
+    # the runtime-mask path with its particles from gen.importance (Masked constraints)
+    (eng_eb,) = bn_entropy_bounds(bn, jax.random.key(8), vals, [names], 3, compiler_options=O0,
+                                  engine="gen")  # fmt: skip
+    for eb in (gen_eb, lw_eb, eng_eb):
         assert eb.entropy_lower <= h + 3 * eb.se_lower and eb.entropy_upper >= h - 3 * eb.se_upper
-    # same estimator: the two bounds agree within their standard errors
-    assert abs(gen_eb.entropy_lower - lw_eb.entropy_lower) <= 4 * np.hypot(
-        gen_eb.se_lower, lw_eb.se_lower
-    )
-    assert abs(gen_eb.entropy_upper - lw_eb.entropy_upper) <= 4 * np.hypot(
-        gen_eb.se_upper, lw_eb.se_upper
-    )
+    # same estimator: the bounds agree within their standard errors
+    for other in (gen_eb, eng_eb):
+        assert abs(other.entropy_lower - lw_eb.entropy_lower) <= 4 * np.hypot(
+            other.se_lower, lw_eb.se_lower
+        )
+        assert abs(other.entropy_upper - lw_eb.entropy_upper) <= 4 * np.hypot(
+            other.se_upper, lw_eb.se_upper
+        )
 
 
 def test_variance_experiment_shared_samples_reduce_spread():

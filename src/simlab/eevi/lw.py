@@ -16,13 +16,15 @@ estimates share the particles 2..K (each is valid on its own; sharing halves the
 makes their difference less noisy). Background evidence c (on roots) is a second mask: its
 nodes are fixed in every particle and log p(c) is subtracted.
 
-Why this does not call gen's ``ImportanceK`` (``bench/eevi/bench_lw_vs_gen.py``): the generic
-path fixes the target selection at trace time, so the HEPAR II ranking would compile 370
-programs instead of one. gen's ``importance`` with ``Masked`` constraints on every node does take
-runtime masks (one compilation) and gives the same estimates, but measured on HEPAR II (8 terms,
-N = K = 100) it compiled 2× slower and ran 2.2× slower than this direct version (each particle
-carries a full trace and choice map through the vmapped GFI), so the fast path stays direct;
-``tests/eevi/test_lw.py`` checks it against the generic path.
+Why the default does not route through gen (``bench/eevi/bench_lw_vs_gen.py``, HEPAR II,
+N = K = 100, measured under load): the generic path (``entropy_bounds`` with
+``ImportanceK(None, K)``) fixes the target selection at trace time, so the ranking would compile
+370 programs (≈ 14 s each) instead of one, and ran 1.9× slower per term. ``engine="gen"`` takes
+the fresh particles from gen's ``importance`` with ``Masked`` constraints on every node (runtime
+masks, one compilation, the same estimator): its run time equalled the direct version's
+(0.43 s vs 0.46 s for 8 terms; an earlier, more loaded run gave 2.2× slower) but it compiled 2×
+slower (10 s vs 5 s), which the test budget and the demo feel, so "direct" stays the default.
+``tests/eevi/test_lw.py`` checks both engines and the generic path against each other.
 """
 
 from __future__ import annotations
@@ -77,15 +79,36 @@ def _background(bn: CompiledBN, background: dict | None):
     return mask, vals
 
 
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def lw_log_marginal_bounds(bn: CompiledBN, key, outer_vals, masks, K: int, bg_mask=None):
+def _gen_weights(bn: CompiledBN, key, outer_vals, m, K: int):
+    """(N, K) likelihood weights from gen's ``importance`` on the BayesNet GF, the target mask m
+    (n,) given as ``Masked`` constraints on every node (so it stays a runtime value)."""
+    from simlab.eevi.bn import BayesNet
+    from simlab.gen import ChoiceMap, Masked, importance
+
+    model = BayesNet(bn)
+
+    def one(k, x):
+        cons = ChoiceMap({v: Masked(x[i], m[i]) for i, v in enumerate(bn.names)})
+        return importance(k, model, (), cons, K).log_weights
+
+    return jax.vmap(one)(jax.random.split(key, outer_vals.shape[0]), outer_vals)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4), static_argnames=("engine",))
+def lw_log_marginal_bounds(
+    bn: CompiledBN, key, outer_vals, masks, K: int, bg_mask=None, engine: str = "direct"
+):
     """Per-sample bounds on log p(y_i ∪ c) for every target mask.
 
     outer_vals: (N, n) int32 joint draws. masks: (T, n) bool target sets (may include the
     background nodes; they are added anyway). K ≥ 1 particles. Returns (lower, upper), each
     (T, N) float: E[lower] ≤ log p(y ∪ c) ≤ E[upper]. Terms run one after another
-    (``lax.map``), particles of one term are one (N·K, n) batch.
+    (``lax.map``), particles of one term are one (N·K, n) batch. ``engine``: "direct" (batched
+    ancestral sampling here) or "gen" (the fresh particles from ``simlab.gen.importance``;
+    the same estimator, see the module docstring for the measured costs).
     """
+    if engine not in ("direct", "gen"):
+        raise ValueError(f"engine must be 'direct' or 'gen', got {engine!r}")
     n_out = outer_vals.shape[0]
     bg = jnp.zeros(bn.n, bool) if bg_mask is None else bg_mask
     rep = jnp.repeat(outer_vals, K, axis=0)  # (N·K, n): particle k of sample i at i·K + k
@@ -94,8 +117,11 @@ def lw_log_marginal_bounds(bn: CompiledBN, key, outer_vals, masks, K: int, bg_ma
     def term(args):
         k, m = args
         m = m | bg
-        parts = sample(bn, k, m, rep)
-        w = jnp.sum(jnp.where(m, log_factors(bn, parts), 0.0), axis=-1).reshape(n_out, K)
+        if engine == "gen":
+            w = _gen_weights(bn, k, outer_vals, m, K)
+        else:
+            parts = sample(bn, k, m, rep)
+            w = jnp.sum(jnp.where(m, log_factors(bn, parts), 0.0), axis=-1).reshape(n_out, K)
         w_star = jnp.sum(jnp.where(m, lf_outer, 0.0), axis=-1)
         lower = logmeanexp(w, axis=-1)
         upper = logmeanexp(jnp.concatenate([w_star[:, None], w[:, 1:]], axis=1), axis=-1)
@@ -109,10 +135,10 @@ CHUNK = 8  # target masks per compiled call (a fixed shape, so one compilation s
 _CACHE: dict = {}
 
 
-def _compiled(bn: CompiledBN, outer_shape, K: int, chunk: int, options=None):
+def _compiled(bn: CompiledBN, outer_shape, K: int, chunk: int, options=None, engine="direct"):
     """The AOT-compiled lw_log_marginal_bounds for (bn, outer shape, K, chunk), cached."""
     opts = tuple(sorted((options or {}).items()))
-    key = (bn, tuple(outer_shape), K, chunk, jnp.result_type(float), opts)
+    key = (bn, tuple(outer_shape), K, chunk, jnp.result_type(float), opts, engine)
     if key not in _CACHE:
         spec = jax.ShapeDtypeStruct
         _CACHE[key] = lw_log_marginal_bounds.lower(
@@ -122,6 +148,7 @@ def _compiled(bn: CompiledBN, outer_shape, K: int, chunk: int, options=None):
             spec((chunk, bn.n), jnp.bool_),
             K,
             spec((bn.n,), jnp.bool_),
+            engine=engine,
         ).compile(dict(opts) or None)
     return _CACHE[key]
 
@@ -136,6 +163,7 @@ def bn_entropy_bounds(
     background: dict | None = None,
     compiler_options: dict | None = None,
     outer_chunk: int | None = None,
+    engine: str = "direct",
 ) -> list[EntropyBounds]:
     """EntropyBounds (nats) for each target set (a list of node-name lists), all on the same
     outer samples (shared: compose them with :func:`simlab.eevi.estimators.combine`).
@@ -144,6 +172,7 @@ def bn_entropy_bounds(
     ``log_p_background`` turn the bounds into bounds on H(Y | c). ``compiler_options``: XLA
     options of the (cached) compilation. ``outer_chunk``: at most this many outer samples per
     compiled call (memory is O(chunk · K · n)); the last chunk is padded to the same shape.
+    ``engine``: "direct" or "gen" (see :func:`lw_log_marginal_bounds`).
     """
     outer_vals = jnp.asarray(outer_vals, jnp.int32)
     n = outer_vals.shape[0]
@@ -155,7 +184,7 @@ def bn_entropy_bounds(
             pad = outer_chunk - rows.shape[0]  # fixed shape: one compilation for every chunk
             rows = jnp.concatenate([rows, outer_vals[:pad]]) if pad else rows
             parts.append(bn_entropy_bounds(bn, k, rows, targets, K, None, background,
-                                           compiler_options))  # fmt: skip
+                                           compiler_options, engine=engine))  # fmt: skip
         c = np.zeros(n) if log_p_background is None else np.asarray(log_p_background, np.float64)
         out = []
         for i, t in enumerate(targets):
@@ -173,7 +202,7 @@ def bn_entropy_bounds(
     padded = np.zeros((n_chunks * chunk, bn.n), bool)
     padded[: len(targets)] = masks
     t0 = time.perf_counter()
-    fn = _compiled(bn, outer_vals.shape, K, chunk, compiler_options)
+    fn = _compiled(bn, outer_vals.shape, K, chunk, compiler_options, engine)
     t1 = time.perf_counter()
     lows, ups = [], []
     for j, k in enumerate(jax.random.split(key, n_chunks)):
