@@ -278,3 +278,33 @@ def test_erratic_driver_flags(world):
     assert np.mean(braker) == pytest.approx(CFG.p_braking, abs=0.08)
     for s in states:  # the flag PPO uses to exclude transitions
         np.testing.assert_array_equal(np.asarray(s.erratic), np.asarray(s.blind | s.braker))
+
+
+def test_world_reset_counts_stopped_agents_not_respawning_ones(world):
+    """Spec §5.5: a world resets when > 40 % of its agents are inactive, a rule meant for
+    ``on_collision = "stop"``. Slots waiting to respawn (``pending``) or to start a new life
+    (``reborn``) must not count: under "remove" a small world would reset after one crash."""
+    from simlab.drive.wrappers import _step
+
+    _, bank, states = world
+    s = jax.tree_util.tree_map(jnp.asarray, states[0])
+    n_target = np.asarray(s.n_target)
+    w = int(np.argmax(n_target >= 4))  # a world with at least 4 agents
+    assert n_target[w] >= 4
+    k = int(np.ceil(0.5 * n_target[w]))  # half of them out: well above 40 %
+    out = np.zeros(np.shape(s.active), bool)
+    out[w, :k] = True
+    actions = jnp.zeros(out.shape, jnp.int32)
+
+    def truncated(**flags):
+        new = eqx.tree_at(
+            lambda t: (t.active, t.pending, t.reborn),
+            s,
+            (s.active & ~out, flags.get("pending", s.pending), flags.get("reborn", s.reborn)),
+        )
+        info = _step(bank, CFG, new, actions, False)[4]
+        return bool(np.asarray(info["truncated"])[w].any())
+
+    assert not truncated(pending=s.pending | out)  # waiting to respawn
+    assert not truncated(reborn=s.reborn | out)  # waiting for a new life
+    assert truncated()  # stopped in place: the world resets

@@ -12,7 +12,7 @@ already been replaced (auto-reset, as in Gymnasium vector environments).
 Step order: erratic braking override → dynamics → lane association → events (swept
 collisions over all pairs, off-road, red light, wrong way, goals) → rewards → incident handling
 (``on_collision``/``on_offroad``: remove | stop | ignore; final goal: new life in place) →
-world resets (episode limit or too many inactive agents; all worlds synchronised) →
+world resets (episode limit or too many stopped agents; each world on its own) →
 refilling at most ``respawn_per_step`` slots per world → observations.
 
 ``info`` [W, A] arrays: ``valid`` (active at s_t: the transition counts), ``erratic`` (exclude
@@ -325,8 +325,10 @@ def step(
     )  # fmt: skip
     st = _replace(state, new)
 
-    # world resets: episode limit, or too many inactive agents (relevant under "stop")
-    inactive = jnp.sum(st.used & ~st.active, -1)
+    # world resets: episode limit, or too many stopped agents (spec §5.5: relevant under "stop").
+    # Slots waiting to respawn or to start a new life do not count, else a small world under
+    # "remove" would reset after a single collision or goal.
+    inactive = jnp.sum(st.used & ~st.active & ~st.pending & ~st.reborn, -1)
     too_many = inactive > cfg.reset_inactive_fraction * jnp.maximum(st.n_target, 1)
     reset_w = (st.step >= cfg.max_steps) | too_many
     truncated = act & ~terminated & reset_w[:, None]
