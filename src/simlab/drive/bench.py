@@ -15,8 +15,10 @@ to a network (policy cost is the learner's, measured in ``bench/drive/bench_ppo.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import platform
+import sys
 import time
 
 __all__ = [
@@ -151,7 +153,11 @@ def run_suite(quick: bool = False, steps: int | None = None, repeats: int = 2, m
     sizes = QUICK_SIZES if quick else FULL_SIZES
     steps = steps or (8 if quick else 16)
     modes = {"sim": (False,), "obs": (True,), "both": (False, True)}[mode]
-    cases = [bench_sim(w, a, steps, with_obs=o, repeats=repeats) for w, a in sizes for o in modes]
+    cases = []
+    for w, a in sizes:
+        for o in modes:
+            cases.append(bench_sim(w, a, steps, with_obs=o, repeats=repeats))
+            print(json.dumps(cases[-1]), file=sys.stderr, flush=True)  # progress
     return dict(
         machine=machine(),
         targets=dict(sim_agent_steps_per_s=2e6, obs_agent_steps_per_s=5e5),

@@ -227,7 +227,7 @@ def _pixels(fig) -> np.ndarray:
 def final_figure(m, traj: dict):
     """A figure of the last frame with the events of the whole rollout."""
     steps = len(traj["events"]["collision"])
-    fig, ax = _figure(m, "")
+    fig, ax = _figure(m, m.name)  # a title reserves its space in the layout
     draw_frame(ax, m, traj, steps, trail=steps)
     ax.set_title(f"{m.name} after {steps * 0.3:.1f} s; events of the whole rollout", fontsize=9)
     return fig
@@ -240,7 +240,7 @@ def write_gif(path: str | Path, m, traj: dict, every: int = 2) -> Path:
     from PIL import Image
 
     steps = len(traj["events"]["collision"])
-    fig, ax = _figure(m, "")
+    fig, ax = _figure(m, m.name)
     frames = []
     for t in range(0, steps + 1, every):
         arts = draw_frame(ax, m, traj, t)
