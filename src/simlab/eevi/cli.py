@@ -9,34 +9,21 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from simlab.core.cliopts import ConfigPath, OutDir, SetOverrides
-from simlab.core.errors import ConfigError
+from simlab.core.cliopts import ConfigPath, FullSettings, OutDir, SetOverrides
 
 app = typer.Typer(
     help="EEVI: entropy and mutual-information bounds via inference.", no_args_is_help=True
 )
 
-Full = Annotated[bool, typer.Option("--full", help="The paper's full settings (slower).")]
-
 
 def _load(cls, full_cfg, config: Path | None, overrides, full: bool):
     """Defaults (or the paper's settings with --full), then a TOML file, then --set overrides."""
-    import tempfile
+    from simlab.core.config import load_config
 
-    from simlab.core.config import dump_toml, load_config
-
-    if not full:
-        return load_config(cls, config, overrides or ())
-    if config is not None:
-        raise ConfigError("give either --full or --config (put full settings in the file)")
-    with tempfile.TemporaryDirectory() as d:
-        base = Path(d) / "full.toml"
-        dump_toml(full_cfg, base)
-        return load_config(cls, base, overrides or ())
+    return load_config(cls, config, overrides or (), base=full_cfg if full else None)
 
 
 def _finish(run, report, results: dict, figures) -> None:
@@ -56,7 +43,7 @@ def mvn(
     config: ConfigPath = None,
     set: SetOverrides = None,
     out: OutDir = Path("runs"),
-    full: Full = False,
+    full: FullSettings = False,
 ) -> None:
     """Multivariate-Gaussian check: bounds on H(Y) vs the closed form (d = 4-100), kNN baseline."""
     import jax
@@ -111,7 +98,7 @@ def hepar2(
     config: ConfigPath = None,
     set: SetOverrides = None,
     out: OutDir = Path("runs"),
-    full: Full = False,
+    full: FullSettings = False,
 ) -> None:
     """HEPAR II: rank 36 tests by I(disease; test | O) for 5 diseases, plus the runtime sweep."""
     import jax
@@ -159,7 +146,7 @@ def variance(
     config: ConfigPath = None,
     set: SetOverrides = None,
     out: OutDir = Path("runs"),
-    full: Full = False,
+    full: FullSettings = False,
 ) -> None:
     """HEPAR II variance experiment: replicated bounds on H(d|t,O), shared vs independent."""
     import jax
@@ -202,7 +189,7 @@ def diabetes(
     config: ConfigPath = None,
     set: SetOverrides = None,
     out: OutDir = Path("runs"),
-    full: Full = False,
+    full: FullSettings = False,
 ) -> None:
     """DIAS: bounds on I(ins_sens; bg_t1, bg_t2 | schedule) for all 300 pairs, heat map."""
     import jax
