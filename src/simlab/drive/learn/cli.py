@@ -12,7 +12,10 @@ from simlab.core.cliopts import ConfigPath, OutDir, ResumeRun, SetOverrides
 
 app = typer.Typer(help="Self-play PPO training and evaluation of the driving policy.")
 
-Preset = Annotated[str, typer.Option("--preset", help="smoke | cpu | full (spec §8 table).")]
+Preset = Annotated[
+    str,
+    typer.Option("--preset", help="easy (CPU learning curve) | smoke | cpu | full (spec §8)."),
+]
 
 
 def _config(preset: str, config: Path | None, overrides: list[str] | None, run: Path | None):
