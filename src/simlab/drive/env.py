@@ -112,7 +112,8 @@ def _gather(v, idx):
     return jnp.take_along_axis(v, jnp.maximum(idx, 0).reshape(w, -1), 1).reshape(idx.shape)
 
 
-N_NEAR = 4  # per-agent narrow-phase slots of the collision pass (overflow falls back exactly)
+N_NEAR = 4  # per-agent narrow-phase slots of the collision pass (overflow handled exactly)
+OVER_BATCH = 64  # up to W·A/64 agents with more near partners get a row-wise narrow test
 
 
 def events(
@@ -169,8 +170,9 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
     Exact over all pairs, but cheap: a broad phase (``swept_reach``, a few flops per pair,
     [W, A, A] broadcasting, no gathers) keeps pairs that could meet; each agent runs the
     narrow test on its first ``N_NEAR`` such partners j > i (each pair once; a hit flags both
-    agents). Agents with more near partners are rare, and only then does a ``lax.cond`` run
-    the narrow test on every near pair, so the result never depends on ``N_NEAR``."""
+    agents). Agents with more near partners are few: up to W·A/``OVER_BATCH`` of them are
+    gathered and tested against their whole world; beyond that every near pair is tested.
+    So the result never depends on ``N_NEAR``."""
     w, a = state.x.shape
     ex, ey = (lambda v: v[:, :, None]), (lambda v: v[:, None, :])
     p0 = (state.x, state.y, state.psi)
@@ -217,12 +219,35 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
     hit_j = jnp.zeros((w * a,), bool).at[rows.ravel()].set(True, mode="drop").reshape(w, a)
     flags = jnp.any(hit, -1) | hit_j
 
-    def all_pairs(_):  # rare: some agent has more than N_NEAR near partners
+    # agents with more than N_NEAR near partners: their remaining pairs (``rest``) are tested
+    # row by row for up to ``cap`` such agents (gathered), or for all pairs beyond that
+    over = jnp.any(rest, -1).ravel()  # [W·A]
+    cap = max(1, -(-w * a // OVER_BATCH))
+
+    def some_rows(f):
+        (rows,) = jnp.nonzero(over, size=cap, fill_value=w * a)  # w·a: dropped by scatters
+        r = jnp.minimum(rows, w * a - 1)
+        rw = r // a
+        own = lambda v: v.reshape(-1)[r][:, None]  # noqa: E731  [cap, 1]
+        world = lambda v: v[rw]  # noqa: E731  [cap, A]
+        hit = swept_collision_cs(
+            tuple(map(own, q0)), tuple(map(own, q1)), (own(state.length), own(state.width)),
+            tuple(map(world, q0)), tuple(map(world, q1)),
+            (world(state.length), world(state.width)),
+        )  # fmt: skip
+        hit = hit & rest.reshape(w * a, a)[r] & (rows < w * a)[:, None]
+        f = f.reshape(-1).at[rows].set(f.reshape(-1)[r] | jnp.any(hit, -1), mode="drop")
+        cols = jnp.where(hit, rw[:, None] * a + jnp.arange(a), w * a)
+        return f.at[cols.ravel()].set(True, mode="drop").reshape(w, a)
+
+    def all_pairs(f):
         j_all = jnp.broadcast_to(jnp.arange(a, dtype=i32), (w, a, a))
         full = narrow(ex, j_all) & pair
         return jnp.any(full, -1) | jnp.any(full, 1)
 
-    flags = jax.lax.cond(jnp.any(rest), all_pairs, lambda _: flags, None)
+    n_over = jnp.sum(over, dtype=i32)
+    level = jnp.where(n_over == 0, 0, jnp.where(n_over <= cap, 1, 2))
+    flags = jax.lax.switch(level, [lambda f: f, some_rows, all_pairs], flags)
     return flags & state.present
 
 
