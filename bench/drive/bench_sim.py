@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/drive/bench_sim.py            # 4096 x 32 and 256 x 150
     .venv/bin/python bench/drive/bench_sim.py --quick    # small sizes (a minute)
+    .venv/bin/python bench/drive/bench_sim.py --devices 2  # worlds split over 2 CPU devices
 
 Prints one JSON object: the machine (CPU count, load average, JAX version) and one record per
 (size, mode) from ``simlab.drive.bench.bench_sim``: compile time, best-of-N wall time of a
@@ -14,8 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-
-from simlab.drive.bench import run_suite
+import os
 
 
 def main() -> None:
@@ -24,8 +24,15 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="steps per timed run")
     ap.add_argument("--repeats", type=int, default=2, help="timed runs per case (best kept)")
     ap.add_argument("--mode", choices=["sim", "obs", "both"], default="both")
+    ap.add_argument("--devices", type=int, default=1, help="split worlds over N CPU devices")
     args = ap.parse_args()
-    print(json.dumps(run_suite(args.quick, args.steps, args.repeats, args.mode), indent=2))
+    if args.devices > 1:  # must precede the first JAX import
+        flag = f"--xla_force_host_platform_device_count={args.devices}"
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flag).strip()
+    from simlab.drive.bench import run_suite
+
+    rec = run_suite(args.quick, args.steps, args.repeats, args.mode, args.devices)
+    print(json.dumps(rec, indent=2))
 
 
 if __name__ == "__main__":

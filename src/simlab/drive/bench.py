@@ -84,6 +84,7 @@ def bench_sim(
     seed: int = 0,
     repeats: int = 2,
     bank=None,
+    devices: int = 1,
 ) -> dict:
     """Time ``steps`` simulator steps of ``worlds`` × ``agents`` (see the module doc).
 
@@ -100,6 +101,8 @@ def bench_sim(
     bank = procedural_bank() if bank is None else bank
     cfg = EnvConfig(n_agents=agents, random_agent_count=False)
     state = jax.jit(reset, static_argnums=(1, 3))(bank, cfg, jax.random.key(seed), worlds)
+    if devices > 1:  # worlds split across CPU devices (one per core); XLA partitions the step
+        state = shard_worlds(state, worlds, devices)
     jax.block_until_ready(state)
     fn = _rollout_fn(bank, cfg, worlds, agents, steps, with_obs)
     t0 = time.perf_counter()
@@ -131,8 +134,29 @@ def bench_sim(
         slot_steps_per_s=round(slots / best),
         driving_years_per_hour=round(driving_years_per_hour(rate, cfg.dt), 3),
         dt=cfg.dt,
+        devices=devices,
         checksum=float(chk),
     )
+
+
+def shard_worlds(state, worlds: int, devices: int):
+    """Place every [W, ...] array of a state split over ``devices`` JAX devices along W."""
+    import jax
+    import numpy as np
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    devs = jax.devices()
+    if len(devs) < devices or worlds % devices:
+        raise ValueError(f"need {devices} devices dividing {worlds} worlds; have {len(devs)}")
+    mesh = Mesh(np.array(devs[:devices]), ("w",))
+
+    def put(x):
+        split = x.ndim >= 1 and x.shape[0] == worlds
+        return jax.device_put(
+            x, NamedSharding(mesh, PartitionSpec("w") if split else PartitionSpec())
+        )
+
+    return jax.tree_util.tree_map(put, state)
 
 
 def machine() -> dict:
@@ -141,6 +165,7 @@ def machine() -> dict:
 
     return dict(
         cpus=os.cpu_count(),
+        devices=len(jax.devices()),
         load_avg_1min=round(os.getloadavg()[0], 2),
         platform=platform.platform(),
         jax=jax.__version__,
@@ -148,7 +173,9 @@ def machine() -> dict:
     )
 
 
-def run_suite(quick: bool = False, steps: int | None = None, repeats: int = 2, mode="both"):
+def run_suite(
+    quick: bool = False, steps: int | None = None, repeats: int = 2, mode="both", devices=1
+):
     """Every (size, mode) case of the spec's benchmark; ``quick`` uses small sizes."""
     sizes = QUICK_SIZES if quick else FULL_SIZES
     steps = steps or (8 if quick else 16)
@@ -156,7 +183,7 @@ def run_suite(quick: bool = False, steps: int | None = None, repeats: int = 2, m
     cases = []
     for w, a in sizes:
         for o in modes:
-            cases.append(bench_sim(w, a, steps, with_obs=o, repeats=repeats))
+            cases.append(bench_sim(w, a, steps, with_obs=o, repeats=repeats, devices=devices))
             print(json.dumps(cases[-1]), file=sys.stderr, flush=True)  # progress
     return dict(
         machine=machine(),

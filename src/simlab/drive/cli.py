@@ -8,6 +8,7 @@ light (JAX is imported inside the commands).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -28,17 +29,21 @@ def bench(
     steps: Annotated[int | None, typer.Option(help="Steps per timed run.")] = None,
     repeats: Annotated[int, typer.Option(help="Timed runs per case; the best is kept.")] = 2,
     mode: Annotated[str, typer.Option(help="sim | obs | both.")] = "both",
+    devices: Annotated[int, typer.Option(help="Split the worlds over N CPU devices.")] = 1,
 ) -> None:
     """Simulator throughput (agent-steps/s, compile time, driving-years/h) as JSON.
 
     Full sizes: 4096 worlds x 32 agents and 256 x 150, sim-only and sim + observations."""
     if mode not in ("sim", "obs", "both"):
         raise ConfigError(f"--mode {mode}: expected sim, obs or both")
-    if repeats < 1 or (steps is not None and steps < 1):
-        raise ConfigError("--steps and --repeats must be at least 1")
+    if repeats < 1 or devices < 1 or (steps is not None and steps < 1):
+        raise ConfigError("--steps, --repeats and --devices must be at least 1")
+    if devices > 1:  # before JAX is first imported (this command imports it below)
+        flag = f"--xla_force_host_platform_device_count={devices}"
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flag).strip()
     from simlab.drive.bench import run_suite
 
-    typer.echo(json.dumps(run_suite(quick, steps, repeats, mode), indent=2))
+    typer.echo(json.dumps(run_suite(quick, steps, repeats, mode, devices), indent=2))
 
 
 @app.command()
