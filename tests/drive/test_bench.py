@@ -89,12 +89,15 @@ def _n_over(st, new):
 def test_collision_pass_equals_all_pairs():
     fast = jax.jit(lambda cfg, st, new: env.collisions(cfg, SimpleNamespace(**st), new),
                    static_argnums=0)  # fmt: skip
+    brute = jax.jit(lambda cfg, st, new: _brute(cfg, SimpleNamespace(**st), new),
+                    static_argnums=0)  # fmt: skip
     cap = -(-6 * 24 // env.OVER_BATCH)
     # sparse: first-N_NEAR path only; medium: a few rows tested whole; crowded: all pairs
     for spread, seed, lo, hi in ((60.0, 3, 0, 0), (35.0, 1, 1, cap), (9.0, 2, cap + 1, 999)):
         cfg, st, new = _world(seed, 6, 24, spread)
         assert lo <= _n_over(st, new) <= hi  # each path is exercised
-        got, want = np.asarray(fast(cfg, vars(st), new)), np.asarray(_brute(cfg, st, new))
+        got = np.asarray(fast(cfg, vars(st), new))
+        want = np.asarray(brute(cfg, vars(st), new))
         assert want.sum() > 0
         np.testing.assert_array_equal(got, want)
 
