@@ -42,6 +42,7 @@ __all__ = [
     "FLIPS",
     "Config",
     "Scene",
+    "active_objects",
     "grid_kernel",
     "grid_move",
     "grid_offsets",
@@ -51,6 +52,7 @@ __all__ = [
     "make_scene",
     "mh_sweeps",
     "object_zbuffer",
+    "pad_poses",
     "pose_mh_kernel",
     "render_xyz",
     "score_object_poses",
@@ -102,12 +104,34 @@ class Scene(NamedTuple):
     T_cw: jax.Array
 
 
-def make_scene(point_sets: list[np.ndarray], T_wc: np.ndarray) -> Scene:
-    """A ``Scene`` from per-object splat points (object frames) and the camera pose T_wc."""
+def make_scene(
+    point_sets: list[np.ndarray], T_wc: np.ndarray, n_pad: int = 0, p_pad: int = 0
+) -> Scene:
+    """A ``Scene`` from per-object splat points (object frames) and the camera pose T_wc.
+
+    ``n_pad`` / ``p_pad``: pad to at least that many objects / points per object (see
+    ``render.pack_points``). Padding objects have no valid points: the samplers skip them
+    (``active_objects``), so a fixed padding makes scenes with different object counts share
+    one compilation of every jit-compiled kernel."""
     from simlab.scenes.render import pack_points
 
-    pts, valid = pack_points(point_sets)
+    pts, valid = pack_points(point_sets, n_pad, p_pad)
     return Scene(pts, valid, jnp.asarray(np.linalg.inv(np.asarray(T_wc, np.float64)), jnp.float32))
+
+
+def active_objects(scene: Scene) -> jax.Array:
+    """(N,) bool: the real objects of a (possibly padded) scene, those with valid points."""
+    return jnp.any(scene.valid, axis=1)
+
+
+def pad_poses(scene: Scene, t, q, bounds):
+    """Pad t (n, 3), q (n, 4) to the scene's N objects with identity poses at the centre of
+    the box ``bounds`` (so every bound check passes; padding objects render nothing)."""
+    n, N = t.shape[0], scene.points.shape[0]
+    centre = 0.5 * (jnp.asarray(bounds[0], t.dtype) + jnp.asarray(bounds[1], t.dtype))
+    t = jnp.concatenate([t, jnp.broadcast_to(centre, (N - n, 3))])
+    q = jnp.concatenate([q, jnp.broadcast_to(jnp.array([1.0, 0, 0, 0], q.dtype), (N - n, 4))])
+    return t, q
 
 
 def _crop(ws: Workspace):
@@ -233,27 +257,41 @@ def mh_sweeps(
     """Run ``n_sweeps`` sweeps of pose MH over all objects.
 
     Each sweep visits every object i once and applies each move in ``moves`` (drifts, flips)
-    once: len(DRIFTS) + len(FLIPS) = 9 MH steps per object per sweep. Returns
-    (t (N, 3), q (N, 4), log target (n_sweeps,) after each sweep, acceptance rate (M,) per move).
+    once: len(DRIFTS) + len(FLIPS) = 9 MH steps per object per sweep. Padding objects (no
+    valid points) are skipped by a ``lax.cond``, which on a CPU runs one branch only. Returns
+    (t (N, 3), q (N, 4), log target (n_sweeps,) after each sweep (the last real object's),
+    acceptance rate (M,) per move).
     """
     sig, kap, axis = _move_arrays(*moves)
     n = t.shape[0]
+    active = active_objects(scene)
 
     def object_block(carry, i):
-        key, t, q, acc = carry
-        key, sub = jax.random.split(key)
-        static = _others_zbuffer(cam, ws, cfg, scene, i, t, q)
-        score = partial(_score_with_static, cam, ws, cfg, scene, obs, static, i)
-        ti, qi, cur, oks = pose_mh_kernel(sub, t[i], q[i], score(t[i], q[i]), score, sig, kap, axis)
-        return (key, t.at[i].set(ti), q.at[i].set(qi), acc + oks), cur
+        key, t, q, acc, last = carry
+
+        def run(key, t, q, acc):
+            # the key advances only for real objects, so padding leaves the random stream alone
+            key, sub = jax.random.split(key)
+            static = _others_zbuffer(cam, ws, cfg, scene, i, t, q)
+            score = partial(_score_with_static, cam, ws, cfg, scene, obs, static, i)
+            ti, qi, cur, oks = pose_mh_kernel(
+                sub, t[i], q[i], score(t[i], q[i]), score, sig, kap, axis
+            )
+            return key, t.at[i].set(ti), q.at[i].set(qi), acc + oks, cur
+
+        def skip(key, t, q, acc):
+            return key, t, q, acc, last
+
+        return jax.lax.cond(active[i], run, skip, key, t, q, acc), None
 
     def sweep(carry, _):
-        carry, curs = jax.lax.scan(object_block, carry, jnp.arange(n))
-        return carry, curs[-1]
+        carry, _ = jax.lax.scan(object_block, carry, jnp.arange(n))
+        return carry, carry[-1]
 
     acc0 = jnp.zeros(sig.shape[0], jnp.float32)
-    (key, t, q, acc), lls = jax.lax.scan(sweep, (key, t, q, acc0), None, length=n_sweeps)
-    return t, q, lls, acc / (n_sweeps * n)
+    init = (key, t, q, acc0, jnp.float32(-jnp.inf))
+    (key, t, q, acc, _), lls = jax.lax.scan(sweep, init, None, length=n_sweeps)
+    return t, q, lls, acc / (n_sweeps * jnp.maximum(jnp.sum(active), 1))
 
 
 def grid_offsets(n: int, h) -> jax.Array:
@@ -407,15 +445,15 @@ def run_floating(
     """
     history = []
     done = 0
-    n = t.shape[0]
+    real = np.flatnonzero(np.asarray(active_objects(scene)))
     while done < sweeps:
         block = min(icp_every, sweeps - done)
         key, k1, k2 = jax.random.split(key, 3)
         t, q, lls, _ = mh_sweeps(k1, cam, ws, cfg, scene, obs, t, q, block)
         history += [float(x) for x in lls]
         if icp_steps > 0:
-            for i, k in enumerate(jax.random.split(k2, n)):
-                t, q, _ = icp_move(k, cam, ws, cfg, scene, obs, t, q, i, steps=icp_steps)
+            for i, k in zip(real, jax.random.split(k2, len(real))):
+                t, q, _ = icp_move(k, cam, ws, cfg, scene, obs, t, q, jnp.int32(i), steps=icp_steps)
         done += block
         if callback is not None:
             callback(done, sweeps)

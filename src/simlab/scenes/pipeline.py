@@ -32,6 +32,7 @@ from simlab.scenes.infer import (
     _others_zbuffer,
     _score_with_static,
     object_zbuffer,
+    pad_poses,
     run_floating,
 )
 from simlab.scenes.likelihood import Observation, Workspace
@@ -72,10 +73,12 @@ def _floating(n):
 
 
 def run_3dp3_star(key, cam, ws, cfg, scene, obs, T0, sweeps=50, icp_every=10, icp_steps=3):
-    """3DP3*: every object floating. Returns a ``Result``."""
-    t0, q0 = pose_to_tq(jnp.asarray(T0, jnp.float32))
+    """3DP3*: every object floating. T0 (n, 4, 4) for the scene's n real objects (the scene
+    may be padded, see ``infer.make_scene``). Returns a ``Result``."""
+    n = len(T0)
+    t0, q0 = pad_poses(scene, *pose_to_tq(jnp.asarray(T0, jnp.float32)), cfg.bounds)
     t, q, _ = run_floating(key, cam, ws, cfg, scene, obs, t0, q0, sweeps, icp_every, icp_steps)
-    return Result(np.asarray(pose_from_tq(t, q), np.float64), *_floating(len(T0)))
+    return Result(np.asarray(pose_from_tq(t, q), np.float64)[:n], *_floating(n))
 
 
 def run_structure(key, T, half, prior: GraphPrior, parents=None, faces=None, iters=10):
@@ -139,9 +142,14 @@ def run_3dp3(
         start = run_3dp3_star(k1, cam, ws, cfg, scene, obs, T0, sweeps, icp_every, icp_steps)
     T = jnp.asarray(start.poses, jnp.float32)
     half = jnp.asarray(half, jnp.float32)
+    n = T.shape[0]
     parents, faces = run_structure(k2, T, half, prior)
     if refine_sweeps > 0:
-        T, _, _ = graph_mh_sweeps(
+        # pad to the scene's N objects (floating, at the box centre) for one compilation
+        N = scene.points.shape[0]
+        Tp = pose_from_tq(*pad_poses(scene, *pose_to_tq(T), prior.bounds))
+        pad = N - n
+        Tp, _, _ = graph_mh_sweeps(
             k3,
             cam,
             ws,
@@ -149,12 +157,13 @@ def run_3dp3(
             prior,
             scene,
             obs,
-            jnp.asarray(parents),
-            jnp.asarray(faces),
-            T,
-            half,
+            jnp.concatenate([jnp.asarray(parents), jnp.full(pad, -1, jnp.int32)]),
+            jnp.concatenate([jnp.asarray(faces), jnp.zeros((pad, 2), jnp.int32)]),
+            Tp,
+            jnp.concatenate([half, jnp.full((pad, 3), 0.01, jnp.float32)]),
             refine_sweeps,
         )
+        T = Tp[:n]
         parents, faces = run_structure(k4, T, half, prior, parents, faces)
     return Result(np.asarray(T, np.float64), parents, faces)
 
@@ -190,10 +199,12 @@ def run_icp(key, cam, ws, cfg, scene, obs, T0, multi_start: bool = False, rounds
     """ICP baseline: each object in turn, the others held at their current estimates; multi-
     start tries the 24 cube rotations of the current estimate and keeps the best by the exact
     likelihood (p_out = 0.001). Returns a ``Result``."""
-    t, q = pose_to_tq(jnp.asarray(T0, jnp.float32))
+    n = len(T0)
+    t, q = pad_poses(scene, *pose_to_tq(jnp.asarray(T0, jnp.float32)), cfg.bounds)
     score_cfg = cfg._replace(kind="exact", p_out=0.001)
-    n = t.shape[0]
     for r in range(rounds):
         for i, k in enumerate(jax.random.split(jax.random.fold_in(key, r), n)):
-            t, q = _icp_object(k, cam, ws, cfg, score_cfg, scene, obs, t, q, i, multi_start)
-    return Result(np.asarray(pose_from_tq(t, q), np.float64), *_floating(n))
+            t, q = _icp_object(
+                k, cam, ws, cfg, score_cfg, scene, obs, t, q, jnp.int32(i), multi_start
+            )
+    return Result(np.asarray(pose_from_tq(t, q), np.float64)[:n], *_floating(n))

@@ -36,7 +36,7 @@ from simlab.scenes.graph import (
     descendants,
     log_prior,
 )
-from simlab.scenes.infer import Config, Scene, _loglik_xyz, render_xyz
+from simlab.scenes.infer import Config, Scene, _loglik_xyz, active_objects, render_xyz
 from simlab.scenes.likelihood import Observation, Workspace
 
 __all__ = ["MOVES", "graph_log_target", "graph_mh_sweeps", "vmf_down_sample"]
@@ -100,8 +100,9 @@ def graph_mh_sweeps(
 ):
     """``n_sweeps`` sweeps of the refinement moves over every object; graph fixed.
 
-    T (n, 4, 4) float32; half (n, 3) box half sizes. Returns (T, log target after each sweep
-    (n_sweeps,), acceptance rate per move (M,))."""
+    T (n, 4, 4) float32; half (n, 3) box half sizes (n = the scene's N, padding objects
+    included: floating, inside the prior's box, skipped by the sweeps). Returns (T, log
+    target after each sweep (n_sweeps,), acceptance rate per move (M,))."""
     kinds = jnp.asarray([m[0] for m in moves])
     sig = jnp.asarray([m[1] for m in moves], jnp.float32)
     kap = jnp.asarray([max(m[2], 1e-3) for m in moves], jnp.float32)
@@ -134,6 +135,8 @@ def graph_mh_sweeps(
         T2 = pose_from_tq(*pose_to_tq(_carry(T, parents, i, Ti)))
         return T2, log_q
 
+    active = active_objects(scene)
+
     def object_block(carry, i):
         key, T, cur, acc = carry
 
@@ -149,8 +152,13 @@ def graph_mh_sweeps(
             ok = ok & jnp.isfinite(new) & sane
             return (key, jnp.where(ok, T2, T), jnp.where(ok, new, cur)), ok
 
-        (key, T, cur), oks = jax.lax.scan(step, (key, T, cur), (kinds, sig, kap, coord))
-        return (key, T, cur, acc + oks), cur
+        def run(key, T, cur, acc):
+            (key, T, cur), oks = jax.lax.scan(step, (key, T, cur), (kinds, sig, kap, coord))
+            return key, T, cur, acc + oks
+
+        # padding objects (no valid points) are skipped; lax.cond runs one branch on a CPU
+        carry = jax.lax.cond(active[i], run, lambda *c: c, key, T, cur, acc)
+        return carry, carry[2]
 
     def sweep(carry, _):
         carry, curs = jax.lax.scan(object_block, carry, jnp.arange(n))
@@ -159,4 +167,4 @@ def graph_mh_sweeps(
     cur0 = target(T, half)
     acc0 = jnp.zeros(len(moves), jnp.float32)
     (key, T, _, acc), hist = jax.lax.scan(sweep, (key, T, cur0, acc0), None, length=n_sweeps)
-    return T, hist, acc / (n_sweeps * n)
+    return T, hist, acc / (n_sweeps * jnp.maximum(jnp.sum(active), 1))

@@ -40,14 +40,18 @@ __all__ = [
 _FAR = jnp.float32(1e9)
 
 
-def pack_points(point_sets: list[np.ndarray]) -> tuple[jax.Array, jax.Array]:
+def pack_points(
+    point_sets: list[np.ndarray], n_pad: int = 0, p_pad: int = 0
+) -> tuple[jax.Array, jax.Array]:
     """Stack per-object point arrays into (N, P, 3) float32 and a (N, P) validity mask.
 
-    P is the largest count rounded up to a multiple of 1024, so that scenes with different
-    objects share compiled code."""
-    pmax = -(-max(len(p) for p in point_sets) // 1024) * 1024
-    pts = np.zeros((len(point_sets), pmax, 3), np.float32)
-    mask = np.zeros((len(point_sets), pmax), bool)
+    P is the largest count rounded up to a multiple of 1024 (at least ``p_pad``) and N is
+    max(len(point_sets), n_pad): padding objects have no valid points, so they render nothing.
+    Both paddings exist so that scenes with different objects share compiled code."""
+    pmax = max(-(-max(len(p) for p in point_sets) // 1024) * 1024, p_pad)
+    n = max(len(point_sets), n_pad)
+    pts = np.zeros((n, pmax, 3), np.float32)
+    mask = np.zeros((n, pmax), bool)
     for i, p in enumerate(point_sets):
         pts[i, : len(p)], mask[i, : len(p)] = p, True
     return jnp.asarray(pts), jnp.asarray(mask)
