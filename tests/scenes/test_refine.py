@@ -35,6 +35,27 @@ def test_refinement_keeps_rigid_poses_near_the_truth_and_children_on_their_paren
     T, hist, acc = graph_mh_sweeps(
         jax.random.key(0), cam, ws, cfg, GraphPrior(), scene, obs, parents, faces, T_true, half, 20
     )
+    # the same scene padded with a 4th object (no points, floating at the box centre): the
+    # sweeps skip it, so the real objects get exactly the same chain
+    scene_p = make_scene([o.surface_points for o in objs], T_wc, n_pad=4)
+    T_pad = pose_from_tq(jnp.array([0.0, 0.0, 0.2]), jnp.array([1.0, 0, 0, 0]))
+    Tp, _, acc_p = graph_mh_sweeps(
+        jax.random.key(0),
+        cam,
+        ws,
+        cfg,
+        GraphPrior(),
+        scene_p,
+        obs,
+        jnp.append(parents, -1),
+        jnp.concatenate([faces, jnp.zeros((1, 2), faces.dtype)]),
+        jnp.concatenate([T_true, T_pad[None]]),
+        jnp.concatenate([half, jnp.full((1, 3), 0.01, jnp.float32)]),
+        20,
+    )
+    np.testing.assert_allclose(Tp[:3], T, atol=1e-5)
+    np.testing.assert_allclose(Tp[3], T_pad, atol=1e-6)
+    np.testing.assert_allclose(acc_p, acc)
     T = np.asarray(T)
     R = T[:, :3, :3]
     np.testing.assert_allclose(R @ R.transpose(0, 2, 1), np.tile(np.eye(3), (3, 1, 1)), atol=1e-5)
