@@ -2,7 +2,7 @@
 
     nice -n 10 .venv/bin/python bench/scenes/bench_benchmark.py [--n 5] [--splits ...]
         [--methods icp,icp_multi,3dp3_star,3dp3] [--init perturbed|bottomup] [--sweeps 40]
-        [--out runs/scenes-benchmark] [--ycb ../shared/data/ycb]
+        [--out runs/scenes-benchmark] [--ycb ../shared/data/ycb] [--no-snap-rolls]
 
 Generates n seeded scenes per split (procedural objects unless --ycb exists and --use-ycb),
 runs every method from the same initial poses and prints JSON: per split and method the ADD-S
@@ -30,6 +30,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--out", default="runs/scenes-benchmark")
     ap.add_argument("--use-ycb", action="store_true")
+    ap.add_argument("--no-snap-rolls", action="store_true", help="keep the cans' 3DP3* roll")
     ap.add_argument("--ycb", default=str(Path(__file__).resolve().parents[3] / "shared/data/ycb"))
     args = ap.parse_args()
     root = args.ycb if args.use_ycb and Path(args.ycb, "YcbCrackerBox").exists() else None
@@ -43,6 +44,7 @@ def main():
         root,
         args.out,
         progress=False,
+        snap_rolls=not args.no_snap_rolls,
     )
     print(json.dumps(res, indent=1))
 

@@ -67,3 +67,42 @@ def test_edge_counts_split_table_and_object_edges():
 def test_benchmark_cli_rejects_unknown_methods():
     r = CliRunner().invoke(app, ["benchmark", "--methods", "icp,nope"])
     assert r.exit_code != 0 and "nope" in str(r.exception)
+
+
+def test_snapping_a_lying_cans_roll_recovers_its_table_contact():
+    """A soup can lying on its curved side on the table, rolled 35° about its axis: its box side
+    face is 35° from flush, so structure inference leaves it floating; after
+    ``snap_cylinder_rolls`` (a symmetry of the can: same surface, same ADD-S) it finds the
+    table edge."""
+    from simlab.scenes.eval import add_s
+    from simlab.scenes.pipeline import snap_cylinder_rolls
+
+    can = load_object("TomatoSoupCan")
+    half = jnp.asarray(can.half_extents[None], jnp.float32)
+    r = float(can.half_extents[0])
+    lie = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # body z → world y (axis horizontal)
+    a = np.radians(35.0)
+    roll = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    T = np.eye(4)
+    T[:3, :3] = lie @ roll
+    T[:3, 3] = [0.05, -0.02, r]  # resting on z = 0
+    key = jax.random.key(1)
+    before, _ = run_structure(key, jnp.asarray(T[None], jnp.float32), half, GraphPrior())
+    assert before.tolist() == [-1]
+    Ts = snap_cylinder_rolls(T[None], [True])
+    np.testing.assert_allclose(Ts[0, :3, 3], T[:3, 3])
+    np.testing.assert_allclose(Ts[0, :3, :3] @ Ts[0, :3, :3].T, np.eye(3), atol=1e-12)
+    # the +x side face now faces straight down
+    np.testing.assert_allclose(Ts[0, :3, 0], [0, 0, -1], atol=1e-12)
+    # only a rotation about the body z axis (the can's symmetry); ADD-S is then within the
+    # spacing of the 2000 sampled metric points (not 0: the samples are not symmetric)
+    D = T[:3, :3].T @ Ts[0, :3, :3]
+    np.testing.assert_allclose(D[:, 2], [0, 0, 1], atol=1e-12)
+    assert add_s(T, Ts[0], can.metric_points) < 0.003
+    after, _ = run_structure(key, jnp.asarray(Ts, jnp.float32), half, GraphPrior())
+    assert after.tolist() == [0]
+    # an upright can (axis vertical) is left alone
+    up = np.eye(4)
+    up[:3, :3] = roll
+    np.testing.assert_array_equal(snap_cylinder_rolls(up[None], [True])[0], up)
+    np.testing.assert_array_equal(snap_cylinder_rolls(T[None], [False])[0], T)

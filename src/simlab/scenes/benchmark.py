@@ -119,8 +119,10 @@ def run_scene(
     icp_every: int = 20,
     prior: GraphPrior = GraphPrior(),
     cfg: Config = Config(),
+    snap_rolls: bool = True,
 ) -> SceneRun:
-    """Run the methods on one prepared scene; see the module docstring."""
+    """Run the methods on one prepared scene; see the module docstring. ``snap_rolls``: snap
+    the cans' roll before structure inference (``pipeline.snap_cylinder_rolls``)."""
     sd = prep.sd
     key = jax.random.key(seed)
     run = SceneRun()
@@ -147,8 +149,19 @@ def run_scene(
         elif m == "3dp3_star":
             res = star = run_3dp3_star(key, *args, T0, sweeps, icp_every, icp_steps)
         elif m == "3dp3":
+            cyl = np.array([o.name in objects.CYLINDERS for o in prep.objs])
             res = run_3dp3(
-                key, *args, T0, prep.half, prior, sweeps, icp_every, icp_steps, refine_sweeps, star
+                key,
+                *args,
+                T0,
+                prep.half,
+                prior,
+                sweeps,
+                icp_every,
+                icp_steps,
+                refine_sweeps,
+                star,
+                cylinder=cyl if snap_rolls else None,
             )
         else:
             raise ValueError(f"unknown method {m!r}; choose from {', '.join(METHODS)}")
@@ -231,6 +244,7 @@ def run_benchmark(
     ycb_root=None,
     out=None,
     progress: bool = True,
+    snap_rolls: bool = True,
 ) -> dict:
     """Run ``methods`` on ``n`` generated scenes (seeds seed … seed + n − 1) of each split.
 
@@ -245,6 +259,7 @@ def run_benchmark(
     from simlab.core.progress import progress as bar
 
     result = {"objects": "ycb" if ycb_root else "procedural", "init": init, "sweeps": sweeps}
+    result["snap_rolls"] = snap_rolls
     result["splits"] = {}
     jobs = [(s, k) for s in splits for k in range(n)]
     runs: dict = {s: [] for s in splits}
@@ -254,10 +269,10 @@ def run_benchmark(
     for split, k in it:
         sd = data.generate_scene(split, seed + k, ycb_root)
         prep = prepare(sd, ycb_root)
-        r = run_scene(prep, methods, init, seed=k, sweeps=sweeps)
+        r = run_scene(prep, methods, init, seed=k, sweeps=sweeps, snap_rolls=snap_rolls)
         if first is None:  # the compile run; the same scene again gives the warm time
             first = dict(r.wall)
-            r = run_scene(prep, methods, init, seed=k, sweeps=sweeps)
+            r = run_scene(prep, methods, init, seed=k, sweeps=sweeps, snap_rolls=snap_rolls)
         runs[split].append(r)
         truths[split].append(sd.edges)
     result["first_scene_wall_s_incl_compile"] = first

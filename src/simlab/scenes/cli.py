@@ -193,7 +193,8 @@ def infer(
         typer.echo("scene graph: structure moves and contact refinement ...")
         half = np.stack([o.half_extents for o in objs])
         star = Result(est, *_floating(len(objs)))
-        res = run_3dp3(key, cam, ws, cfg, geom, obs, init_poses, half, start=star)
+        cyl = [o.name in objects.CYLINDERS for o in objs]
+        res = run_3dp3(key, cam, ws, cfg, geom, obs, init_poses, half, start=star, cylinder=cyl)
         est, parents = res.poses, res.parents
     out.mkdir(parents=True, exist_ok=True)
     result = {"objects": []}

@@ -98,6 +98,7 @@ def run_demo(report, workdir: Path) -> None:
         half,
         start=start,
         refine_sweeps=10,
+        cylinder=[o.name in objects.CYLINDERS for o in objs],
     )
     est, edges = res.poses, edges_of(res.parents)
     wall = time.perf_counter() - tic

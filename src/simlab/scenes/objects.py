@@ -27,6 +27,7 @@ from simlab.core.errors import DataError
 
 __all__ = [
     "BOX_SIZES",
+    "CYLINDERS",
     "OBJECT_NAMES",
     "Mesh",
     "ObjectModel",
@@ -54,7 +55,9 @@ BOX_SIZES: dict[str, tuple[float, float, float]] = {
     "TomatoSoupCan": (0.0674, 0.0676, 0.1020),
 }
 OBJECT_NAMES = tuple(BOX_SIZES)
-_CYLINDERS = {"MasterChefCan", "TomatoSoupCan"}
+#: Objects symmetric about their body z axis (cans): a roll about it leaves their shape unchanged.
+CYLINDERS = frozenset({"MasterChefCan", "TomatoSoupCan"})
+_CYLINDERS = CYLINDERS
 
 
 @dataclass(frozen=True)
