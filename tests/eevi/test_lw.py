@@ -142,3 +142,17 @@ def test_variance_experiment_shared_samples_reduce_spread():
     for b in ("lower", "upper"):
         sd = {m: res["sd"][m][f"H(d|t,O) {b}"] for m in ("shared", "independent")}
         assert sd["shared"] < 0.8 * sd["independent"], sd
+
+
+def test_outer_chunks_keep_empty_targets_exact_with_a_background():
+    """The chunked path (outer_chunk < N) subtracts log p(background) after its inner calls;
+    an empty target set must still give exactly H = 0, as in the unchunked path."""
+    bn = compile_bn(five())
+    background = {"a": 1}
+    vals, log_c = bn_outer_samples(bn, jax.random.key(0), 30, background)
+    for chunk in (None, 16):
+        empty, some = bn_entropy_bounds(bn, jax.random.key(1), vals, [[], ["d"]], 4, log_c,
+                                        background, O0, outer_chunk=chunk)  # fmt: skip
+        np.testing.assert_array_equal(empty.log_marginal_lower, 0.0)
+        np.testing.assert_array_equal(empty.log_marginal_upper, 0.0)
+        assert np.all(np.isfinite(some.log_marginal_lower))

@@ -190,6 +190,8 @@ def bn_entropy_bounds(
         for i, t in enumerate(targets):
             lo = np.concatenate([p[i].log_marginal_lower for p in parts])[:n] - c
             up = np.concatenate([p[i].log_marginal_upper for p in parts])[:n] - c
+            if not t:  # H of the empty set is exactly 0, with or without a background
+                lo, up = np.zeros(n), np.zeros(n)
             meta = {"K": K, "N": n, "M": 1, "method": "lw", "targets": tuple(t)}
             out.append(EntropyBounds.from_samples(
                 lo, up, runtime_s=sum(p[i].runtime_s for p in parts),
