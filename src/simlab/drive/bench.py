@@ -145,9 +145,14 @@ def shard_worlds(state, worlds: int, devices: int):
     import numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+    from simlab.core.errors import ConfigError
+
     devs = jax.devices()
     if len(devs) < devices or worlds % devices:
-        raise ValueError(f"need {devices} devices dividing {worlds} worlds; have {len(devs)}")
+        raise ConfigError(
+            f"--devices {devices}: needs {devices} JAX devices (have {len(devs)}) and must divide "
+            f"the {worlds} worlds"
+        )
     mesh = Mesh(np.array(devs[:devices]), ("w",))
 
     def put(x):

@@ -18,7 +18,8 @@ STEPS, AGENTS, SEED = 40, 24, 0
 
 def _trained_runs(workdir: Path) -> list[Path]:
     """Policies exported by ``simlab drive train`` next to the demo's run folder or in ./runs."""
-    roots = {workdir.resolve().parents[1], Path("runs").resolve()}
+    parents = workdir.resolve().parents
+    roots = {Path("runs").resolve(), *(parents[1:2])}  # runs/demo-<time>/drive -> runs/
     found = [p for r in roots if r.is_dir() for p in r.glob("drive-train-*/artefacts/policy.npz")]
     return sorted(found, key=lambda p: p.stat().st_mtime)
 

@@ -246,8 +246,8 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
         return jnp.any(full, -1) | jnp.any(full, 1)
 
     n_over = jnp.sum(over, dtype=i32)
-    level = jnp.where(n_over == 0, 0, jnp.where(n_over <= cap, 1, 2))
-    flags = jax.lax.switch(level, [lambda f: f, some_rows, all_pairs], flags)
+    branch = jnp.where(n_over == 0, 0, jnp.where(n_over <= cap, 1, 2))
+    flags = jax.lax.switch(branch, [lambda f: f, some_rows, all_pairs], flags)
     return flags & state.present
 
 
