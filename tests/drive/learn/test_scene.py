@@ -82,3 +82,14 @@ def test_bad_scene_is_a_config_error(policy):
     scene.egos = [5]
     with pytest.raises(ConfigError, match="egos"):
         policy.observe(scene)
+    scene = road()
+    scene.conditioning = np.zeros((len(scene.egos), 3), np.float32)
+    with pytest.raises(ConfigError, match="conditioning"):
+        policy.observe(scene)
+
+
+def test_goal_radius_range_matches_the_simulator():
+    from simlab.drive.learn.scene import GOAL_RADIUS
+    from simlab.drive.state import REWARD_RANGES
+
+    assert tuple(GOAL_RADIUS) == tuple(REWARD_RANGES["goal_radius"])

@@ -234,7 +234,13 @@ class ScenePolicy:
             a_long[i], a_lat[i], phi[i] = state.a_long[e], state.a_lat[e], state.phi[e]
         coef = np.asarray(ws.coef[0])
         if scene.conditioning is not None:
-            coef[egos] = np.asarray(scene.conditioning, np.float32)
+            cond = np.asarray(scene.conditioning, np.float32)
+            if cond.shape != (len(egos), coef.shape[-1]):
+                raise ConfigError(
+                    f"scene.conditioning: shape {cond.shape}, expected "
+                    f"({len(egos)}, {coef.shape[-1]}) (one row of reward coefficients per ego)"
+                )
+            coef[egos] = cond
         length = np.asarray(scene.length, np.float32)
         ones = np.ones(n, np.float32)
         names = ("x", "y", "z", "psi", "v", "a_long", "a_lat", "phi", "length", "width",
