@@ -45,6 +45,7 @@ Both require the ``gymnasium`` and ``pettingzoo`` packages (dependencies of siml
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any, ClassVar
 
 import equinox as eqx
@@ -161,6 +162,13 @@ class _Core:
         )  # fmt: skip
         st = _step(self.bank, self.cfg, shifted, actions, False)[0]
         if not np.all(np.asarray(st.step) == 1):
+            # correct but slower (a second compilation): say so, the shift above is stale
+            warnings.warn(
+                "final_obs: a reset rule fired despite the clock shift; recomputing with resets "
+                "disabled (slower). simlab.drive.wrappers needs updating to the core's rules.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             st = _step(self.bank, _frozen(self.cfg), old, actions, False)[0]
         return st
 
