@@ -59,9 +59,10 @@ class Prepared:
 
 #: Fixed paddings (objects, points per object, observed points) so that every generated scene
 #: shares one compilation of each kernel: the generator makes at most 5 objects per scene,
-#: procedural objects have at most 4096 surface points and observations at most 8192 points
-#: (larger ones still work; they round up and compile once more).
-N_PAD, P_PAD, OBS_PAD = 5, 4096, 8192
+#: the largest object (CrackerBox) has 5120 surface points (procedural; 4893 from YCB) and
+#: observations have at most 8192 points (larger ones still work; they round up and compile
+#: once more).
+N_PAD, P_PAD, OBS_PAD = 5, 5120, 8192
 
 
 def prepare(sd: data.SceneData, ycb_root=None) -> Prepared:
