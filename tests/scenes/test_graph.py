@@ -84,6 +84,7 @@ def test_forest_count_by_enumeration_and_absolute_poses():
         assert len({tuple(f) for f in forests}) == len(forests)
     assert G.n_forests(2) == 8  # 3 × 3 parent choices minus the 2-cycle
     assert not G.is_forest([2, 1]) and G.is_forest([0, 1, 2])
+    assert not G.is_forest([5]) and not G.is_forest([-2, 0]) and not G.is_forest([1])
     # a 3-stack on the table: absolute ↔ contacts round trip
     half = jnp.array([[0.05, 0.05, 0.05], [0.02, 0.03, 0.04], [0.03, 0.03, 0.03]])
     parents = jnp.array([0, 1, 2])

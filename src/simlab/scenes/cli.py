@@ -128,6 +128,9 @@ def infer(
     if depth is not None:
         if camera_pose is None or (init is None and objects_ is None):
             raise ConfigError("--depth needs --camera-pose and --init (or --objects for bottom-up)")
+        if init is not None and (objects_ is not None or bottom_up):
+            raise ConfigError("--init gives initial poses: do not combine it with --objects or "
+                              "--bottom-up (which infer them bottom-up)")  # fmt: skip
         cam_full = load_intrinsics(intrinsics)
         d = _read_depth(depth)
         if d.shape != (cam_full.height, cam_full.width):

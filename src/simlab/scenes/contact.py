@@ -73,14 +73,12 @@ def F(dtype=jnp.float32) -> jax.Array:
 
 
 def _face_rotations(dtype):
-    one, zero = jnp.ones((), dtype), jnp.zeros((), dtype)
     eye = jnp.eye(3, dtype=dtype)
     rx_pi = jnp.diag(jnp.array([1.0, -1.0, -1.0], dtype))
     ry_m = jnp.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], dtype)  # Ry(−π/2)
     ry_p = jnp.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]], dtype)  # Ry(π/2)
     rx_m = jnp.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]], dtype)  # Rx(−π/2)
     rx_p = jnp.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]], dtype)  # Rx(π/2)
-    del one, zero
     return jnp.stack([eye, rx_pi, ry_m, ry_p, rx_m, rx_p])
 
 

@@ -85,6 +85,8 @@ def is_forest(parents) -> bool:
     """True if ``parents`` (n,) (−1 / 0 / j + 1) has no cycle and no self-parent."""
     p = [int(x) for x in parents]
     n = len(p)
+    if not all(-1 <= x <= n and x != i + 1 for i, x in enumerate(p)):  # before following p[j]
+        return False
     for i in range(n):
         seen, j = set(), i
         while p[j] > 0:
@@ -94,7 +96,7 @@ def is_forest(parents) -> bool:
             j = p[j] - 1
             if len(seen) > n:
                 return False
-    return all(x >= -1 and x <= n and x != i + 1 for i, x in enumerate(p))
+    return True
 
 
 def enumerate_forests(n: int) -> np.ndarray:

@@ -176,6 +176,8 @@ def run_3dp3(
     k1, k2, k3, k4 = jax.random.split(key, 4)
     if start is None:
         start = run_3dp3_star(k1, cam, ws, cfg, scene, obs, T0, sweeps, icp_every, icp_steps)
+    else:  # callers pass the key ``start`` was run with; split(key, n)[i] does not depend on n
+        k2, k3, k4 = jax.random.split(jax.random.fold_in(key, 1), 3)
     T0_graph = start.poses
     if cylinder is not None:
         T0_graph = snap_cylinder_rolls(T0_graph, cylinder)
