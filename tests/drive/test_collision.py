@@ -4,15 +4,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simlab.drive.geometry import box_corners, boxes_overlap, swept_collision
+from simlab.drive.geometry import boxes_overlap, swept_collision
 
 shapely = __import__("pytest").importorskip("shapely")
-from shapely.geometry import Polygon  # noqa: E402
 
 
-def poly(x, y, psi, l, w):
-    c = np.asarray(box_corners(*(jnp.float32(v) for v in (x, y, psi, l, w))))
-    return Polygon(c)
+def corners(x, y, psi, l, w):
+    """Box corners [..., 4, 2] in float64 NumPy (independent of the simulator's box_corners)."""
+    x, y, psi, l, w = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (x, y, psi, l, w)))
+    c, s = np.cos(psi)[..., None], np.sin(psi)[..., None]
+    a = np.array([1.0, -1.0, -1.0, 1.0]) * (0.5 * l)[..., None]  # along the heading
+    b = np.array([1.0, 1.0, -1.0, -1.0]) * (0.5 * w)[..., None]  # to the left
+    return np.stack([x[..., None] + c * a - s * b, y[..., None] + s * a + c * b], -1)
+
+
+def polys(x, y, psi, l, w):
+    """shapely polygons [...] of boxes (vectorised: one C call for the whole array)."""
+    return shapely.polygons(corners(x, y, psi, l, w))
 
 
 def random_boxes(rng, n, spread):
@@ -25,13 +33,10 @@ def test_sat_matches_shapely():
     n = 1500
     a, b = random_boxes(rng, n, 4.5), random_boxes(rng, n, 4.5)
     got = np.asarray(jax.jit(boxes_overlap)(*[jnp.asarray(v, jnp.float32) for v in (*a, *b)]))
-    want = np.array([poly(*[v[i] for v in a]).intersects(poly(*[v[i] for v in b]))
-                     for i in range(n)])  # fmt: skip
+    pa, pb = polys(*a), polys(*b)
+    want = shapely.intersects(pa, pb)
     # boxes touching within float tolerance may legitimately differ
-    gap = np.array([poly(*[v[i] for v in a]).distance(poly(*[v[i] for v in b]))
-                    for i in range(n)])  # fmt: skip
-    depth = np.array([poly(*[v[i] for v in a]).intersection(poly(*[v[i] for v in b])).area
-                      for i in range(n)])  # fmt: skip
+    gap, depth = shapely.distance(pa, pb), shapely.area(shapely.intersection(pa, pb))
     clear = (gap > 1e-3) | (depth > 1e-3)
     assert 0.2 < want.mean() < 0.8
     np.testing.assert_array_equal(got[clear], want[clear])
@@ -40,12 +45,12 @@ def test_sat_matches_shapely():
 def swept_oracle(i0, i1, si, j0, j1, sj, n=200):
     """Dense time sampling, boxes translating linearly over the step. Returns the largest
     overlap area over time, or minus the smallest gap when they never touch."""
-    best = -np.inf
-    for t in np.linspace(0, 1, n):
-        pi = poly(*[i0[k] + t * (i1[k] - i0[k]) for k in range(3)], *si)
-        pj = poly(*[j0[k] + t * (j1[k] - j0[k]) for k in range(3)], *sj)
-        best = max(best, pi.intersection(pj).area if pi.intersects(pj) else -pi.distance(pj))
-    return best
+    t = np.linspace(0, 1, n)
+    pi = polys(*[i0[k] + t * (i1[k] - i0[k]) for k in range(3)], *si)
+    pj = polys(*[j0[k] + t * (j1[k] - j0[k]) for k in range(3)], *sj)
+    touch = shapely.intersects(pi, pj)
+    return float(np.max(np.where(touch, shapely.area(shapely.intersection(pi, pj)),
+                                 -shapely.distance(pi, pj))))  # fmt: skip
 
 
 def test_swept_matches_dense_oracle_including_fast_crossings():
@@ -81,8 +86,8 @@ def test_swept_matches_dense_oracle_including_fast_crossings():
     measure = np.array([swept_oracle(*c) for c in cases])
     want = measure > 0
     clear = np.abs(measure) > 2e-3  # grazing contacts are ambiguous at float32 / sampling
-    end_overlap = np.array([poly(*c[1], *c[2]).intersects(poly(*c[4], *c[5])) for c in cases])
-    start_overlap = np.array([poly(*c[0], *c[2]).intersects(poly(*c[3], *c[5])) for c in cases])
+    end_overlap = np.array([polys(*c[1], *c[2]).intersects(polys(*c[4], *c[5])) for c in cases])
+    start_overlap = np.array([polys(*c[0], *c[2]).intersects(polys(*c[3], *c[5])) for c in cases])
     fast = want & ~end_overlap & ~start_overlap  # only a swept test can catch these
     n_fast = int(fast.sum())
     assert n_fast >= 8, n_fast
