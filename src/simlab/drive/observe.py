@@ -36,31 +36,15 @@ from simlab.drive.partners import select_partners
 from simlab.drive.scenario import quad_frame, stop_states
 from simlab.drive.state import REWARD_RANGES, WorldState
 
-__all__ = ["OBS_DIMS", "hash_uniform", "observe"]
+__all__ = ["OBS_DIMS", "observe"]
 
-f32, u32 = jnp.float32, jnp.uint32
+f32 = jnp.float32
 OBS_DIMS = dict(ego=14, goals=6, lanes=10, boundary=6, stops=11, agents=10)
 
 
-def _mix(h):
-    h = h ^ (h >> 16)
-    h = h * u32(0x7FEB352D)
-    h = h ^ (h >> 15)
-    h = h * u32(0x846CA68B)
-    return h ^ (h >> 16)
-
-
-def hash_uniform(seed, *idx) -> jnp.ndarray:
-    """Uniform [0, 1) floats from a counter hash of a uint32 seed and integer index arrays."""
-    h = jnp.asarray(seed, u32)
-    for i in idx:
-        h = _mix(h ^ (jnp.asarray(i).astype(u32) + u32(0x9E3779B9) + (h << 6) + (h >> 2)))
-    return (h >> 8).astype(f32) * f32(1.0 / (1 << 24))
-
-
 def _normal(seed, *idx):
-    u1 = jnp.maximum(hash_uniform(seed, *idx, 1), 1e-7)
-    u2 = hash_uniform(seed, *idx, 2)
+    u1 = jnp.maximum(rng.hash_uniform(seed, *idx, 1), 1e-7)
+    u2 = rng.hash_uniform(seed, *idx, 2)
     return jnp.sqrt(-2.0 * jnp.log(u1)) * trig.sincos(2 * jnp.pi * u2)[1]
 
 
@@ -129,7 +113,7 @@ def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key
     mid2 = (0.5 * (sx + tx)) ** 2 + (0.5 * (sy + ty)) ** 2
     valid_l = (cand >= 0) & (mid2 <= cfg.obs_radius**2)
     if cfg.training and cfg.lane_dropout > 0:
-        keep = hash_uniform(seed, ex(agent_id), jnp.arange(cand.shape[-1]), 11)
+        keep = rng.hash_uniform(seed, ex(agent_id), jnp.arange(cand.shape[-1]), 11)
         valid_l &= keep >= cfg.lane_dropout
     rd = route_distance(bank, bank.r_lane[cid], bank.r_s[cid], ex(cur_lane), ex(cur_s))
     lanes = jnp.stack(
@@ -146,7 +130,7 @@ def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key
     bx, by = _ego_frame(bxy[..., 0], bxy[..., 1], ex(x), ex(y), ex(c), ex(s))
     valid_b = (cand >= 0) & (bx * bx + by * by <= cfg.obs_radius**2)
     if cfg.training and cfg.boundary_dropout > 0:
-        keep = hash_uniform(seed, ex(agent_id), jnp.arange(cand.shape[-1]), 13)
+        keep = rng.hash_uniform(seed, ex(agent_id), jnp.arange(cand.shape[-1]), 13)
         valid_b &= keep >= cfg.boundary_dropout
     bcos = bd[..., 0] * ex(c) + bd[..., 1] * ex(s)
     bsin = -bd[..., 0] * ex(s) + bd[..., 1] * ex(c)

@@ -15,7 +15,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-__all__ = ["bernoulli", "fold_in", "from_key", "randint", "split", "uniform"]
+__all__ = ["bernoulli", "fold_in", "from_key", "hash_uniform", "randint", "split", "uniform"]
 
 u32, f32 = jnp.uint32, jnp.float32
 _GOLD = 0x9E3779B9
@@ -76,3 +76,12 @@ def randint(key, shape, lo, hi) -> jnp.ndarray:
     lo, hi = jnp.asarray(lo, jnp.int32), jnp.asarray(hi, jnp.int32)
     r = lo + (uniform(key, shape) * (hi - lo).astype(f32)).astype(jnp.int32)
     return jnp.minimum(r, hi - 1)
+
+
+def hash_uniform(seed, *idx) -> jnp.ndarray:
+    """Uniform [0, 1) floats from a counter hash of a uint32 seed and integer index arrays
+    (broadcast together): stateless, so a stored state can redraw the same numbers."""
+    h = jnp.asarray(seed, u32)
+    for i in idx:
+        h = _mix(h ^ (jnp.asarray(i).astype(u32) + u32(_GOLD) + (h << 6) + (h >> 2)))
+    return (h >> 8).astype(f32) * f32(1.0 / (1 << 24))
