@@ -34,7 +34,6 @@ from simlab.drive.dynamics import action_jerks, bicycle_step
 from simlab.drive.geometry import (
     box_corners,
     boxes_overlap,
-    swept_collision,
     swept_collision_cs,
     swept_reach,
 )
@@ -116,30 +115,14 @@ N_NEAR = 4  # per-agent narrow-phase slots of the collision pass (overflow handl
 OVER_BATCH = 64  # up to W·A/64 agents with more near partners get a row-wise narrow test
 
 
-def events(
-    bank: MapBank, cfg: EnvConfig, state: WorldState, new: dict, partners=None, light_key=None
-):
+def events(bank: MapBank, cfg: EnvConfig, state: WorldState, new: dict):
     """Event flags [W, A] for the transition from ``state`` to the poses in ``new``.
 
-    new: x, y, z, psi, v, dist at t+1. partners: optional [W, A, N] candidate indices at t+1
-    for the collision test; by default (None) every pair of present agents in a world is
-    checked, exactly, through a broad phase (``collisions``).
+    new: x, y, z, psi, v, dist at t+1. Collisions are checked exactly over every pair of
+    present agents in a world, through a broad phase (``collisions``).
     Returns dict(collision, offroad, red_light)."""
     cx = lambda v: v[..., None]  # noqa: E731
-    if partners is None:
-        collision = collisions(cfg, state, new)
-    else:
-        pj = lambda v: _gather(v, partners)  # noqa: E731
-        valid = (partners >= 0) & pj(state.present)
-        hit = swept_collision(
-            (cx(state.x), cx(state.y), cx(state.psi)),
-            (cx(new["x"]), cx(new["y"]), cx(new["psi"])), (cx(state.length), cx(state.width)),
-            (pj(state.x), pj(state.y), pj(state.psi)), (pj(new["x"]), pj(new["y"]), pj(new["psi"])),
-            (pj(state.length), pj(state.width)),
-        )  # fmt: skip
-        dxy = jnp.hypot(pj(new["x"]) - cx(new["x"]), pj(new["y"]) - cx(new["y"]))
-        level = jnp.abs(pj(new["z"]) - cx(new["z"])) <= cfg.slope_max * dxy + 1.0
-        collision = jnp.any(hit & valid & level, -1) & state.present
+    collision = collisions(cfg, state, new)
 
     corners = box_corners(new["x"], new["y"], new["psi"], state.length, state.width)
     drivable = raster_lookup(bank, state.map_id[:, None, None], corners)
