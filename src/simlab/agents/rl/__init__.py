@@ -10,6 +10,8 @@ Modules:
   the paper's ablations as switches of one code path).
 * ``trainer``  — Algorithm 1: iterations of collect + update (``loop_iteration``), TGC/SGC
   evaluation with behavioural metrics, checkpoints, resume.
+* ``sft``      — supervised warm start on ground-truth conversations (assistant tokens only,
+  the same token layout as rollouts), so a small model's K rollouts differ in reward.
 * ``metrics``  — the paper's behavioural metrics (multi-cell turns, api-doc lookups, "assum*",
   "dummy", give-up rate, turns, execution errors per turn, code characters, diversity).
 * ``toy``      — scripted environments for tests, demos and benchmarks: a two-turn lookup game
