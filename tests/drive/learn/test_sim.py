@@ -60,7 +60,7 @@ def test_route_distances_are_clipped_for_the_policy():
     # Unreachable targets read 1e5 m in the simulator; the policy sees at most ROUTE_CLIP km.
     import numpy as np
 
-    from simlab.drive.learn.simenv import ROUTE_CLIP, to_blocks
+    from simlab.drive.learn.simenv import ROUTE_CLIP, ROUTE_UNIT, to_blocks
 
     goals = np.zeros((1, 1, 2, 6), np.float32)
     goals[..., 4] = [0.15, 100.0]
@@ -70,9 +70,11 @@ def test_route_distances_are_clipped_for_the_policy():
     lanes[..., 8] = [-0.1, 99.7, -100.0]
     lanes[..., 9] = 1.0
     out = to_blocks({"goals": goals, "lanes": lanes, "ego": np.full((1, 1, 3), 7.0, np.float32)})
-    np.testing.assert_allclose(out["goals"].x[0, 0, :, 4], [0.15, ROUTE_CLIP])
-    np.testing.assert_allclose(out["lanes"].x[0, 0, :, 7], [0.3, ROUTE_CLIP, ROUTE_CLIP])
-    np.testing.assert_allclose(out["lanes"].x[0, 0, :, 8], [-0.1, ROUTE_CLIP, -ROUTE_CLIP])
+    # ... and reads them in units of ROUTE_UNIT km (100 m)
+    c, u = ROUTE_CLIP, ROUTE_UNIT
+    np.testing.assert_allclose(out["goals"].x[0, 0, :, 4], [1.5, c / u], rtol=1e-6)
+    np.testing.assert_allclose(out["lanes"].x[0, 0, :, 7], [3.0, c / u, c / u], rtol=1e-6)
+    np.testing.assert_allclose(out["lanes"].x[0, 0, :, 8], [-1.0, c / u, -c / u], rtol=1e-6)
     assert out["lanes"].valid.all() and (out["ego"] == 7.0).all()  # other features untouched
 
 

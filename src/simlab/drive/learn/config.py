@@ -60,6 +60,9 @@ class DriveConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     maps: MapsConfig = field(default_factory=MapsConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    # Learner-side shaping, not in §7: reward per metre of route progress toward the current
+    # target (``simenv.SimEnv.progress_reward``); 0 keeps the spec's reward.
+    progress_reward: float = 0.0
 
 
 PRESETS: dict[str, DriveConfig] = {

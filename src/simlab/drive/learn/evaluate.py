@@ -63,6 +63,9 @@ def evaluate(
     carry = _start(env, key)
     total: dict = {}
     done = 0
+    # Equal chunks where possible: each distinct chunk length is one more compilation
+    # (300 steps run as 2 × 150, not 256 + 44).
+    chunk = -(-steps // -(-steps // chunk))
     with ProgressBar(steps, "eval", unit="step", disable=not show_progress) as bar:
         while done < steps:
             n = min(chunk, steps - done)

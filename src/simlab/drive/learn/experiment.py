@@ -29,7 +29,7 @@ __all__ = ["eval_env", "load_policy", "run_eval", "run_training", "train_env"]
 
 def train_env(cfg: DriveConfig) -> SimEnv:
     bank = procedural_bank(cfg.maps.seed, cfg.maps.procedural)
-    return SimEnv(bank, cfg.env, cfg.worlds)
+    return SimEnv(bank, cfg.env, cfg.worlds, cfg.progress_reward)
 
 
 def eval_env(cfg: DriveConfig, mode: str | None = None, worlds: int | None = None) -> SimEnv:
@@ -39,7 +39,7 @@ def eval_env(cfg: DriveConfig, mode: str | None = None, worlds: int | None = Non
     env_cfg = dataclasses.replace(cfg.env, training=False)
     if mode == "longform":
         env_cfg = longform_env(cfg.env)
-    return SimEnv(bank, env_cfg, worlds or cfg.eval.worlds)
+    return SimEnv(bank, env_cfg, worlds or cfg.eval.worlds, cfg.progress_reward)
 
 
 def run_training(
@@ -59,8 +59,11 @@ def run_training(
         show_progress=show_progress,
     )  # fmt: skip
     # Framework-neutral copy of the final policy (simlab.drive.learn.interface).
-    export_policy(ts.policy, run.artefacts / "policy", cfg.env.dt,
-                  {"iteration": int(ts.iteration)})  # fmt: skip
+    # The simulator settings ride along in the meta (observation counts, goal rules), so a
+    # renderer or evaluator can rebuild the world the policy was trained in.
+    meta = {"iteration": int(ts.iteration), "env": dataclasses.asdict(cfg.env),
+            "progress_reward": cfg.progress_reward}  # fmt: skip
+    export_policy(ts.policy, run.artefacts / "policy", cfg.env.dt, meta)
     return run, ts
 
 

@@ -184,12 +184,17 @@ def ppo_update(
             updates, opt_state = tx.update(grads, opt_state, params)
             params = jax.tree_util.tree_map(lambda p, u: p - lr * u, params, updates)
             aux = {**aux, "loss": loss, "grad_norm": optax.tree.norm(grads)}
+            if hasattr(grads, "actor") and hasattr(grads, "critic"):  # before clipping
+                aux["grad_norm_actor"] = optax.tree.norm(grads.actor)
+                aux["grad_norm_critic"] = optax.tree.norm(grads.critic)
             stats = jax.tree_util.tree_map(jnp.add, stats, aux)
             return params, opt_state, stats
 
         return jax.lax.fori_loop(0, n_mb, minibatch, (params, opt_state, stats))
 
     names = ("pg_loss", "v_loss", "entropy", "clipfrac", "approx_kl", "loss", "grad_norm")
+    if hasattr(policy, "actor") and hasattr(policy, "critic"):
+        names += ("grad_norm_actor", "grad_norm_critic")
     zero = {k: jnp.zeros(()) for k in names}
     params, opt_state, stats = jax.lax.fori_loop(0, cfg.epochs, epoch, (params, opt_state, zero))
     steps = jnp.maximum(n_mb * cfg.epochs, 1).astype(jnp.float32)

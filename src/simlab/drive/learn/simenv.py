@@ -44,26 +44,31 @@ SET_BLOCKS = ("goals", "lanes", "boundary", "stops", "agents")
 # ego's). An unreachable target reads 1e5 m = 100 km, a hundred times the scale of every other
 # feature: it swamps the encoders' first LayerNorm (and every max-pool over lanes), hiding the
 # geometry. Clipping at ROUTE_CLIP km keeps "far or unreachable" distinguishable and bounded.
+# The policy reads them in units of ROUTE_UNIT km (100 m): in km, the lanes that lead to the
+# target differ from those that lead away by a few hundredths (tens of metres), a signal
+# ten times weaker than the positions (/100 m) it must be compared with.
 ROUTE_CLIP = 2.0
+ROUTE_UNIT = 0.1
 ROUTE_COLUMNS = {"goals": (4,), "lanes": (7, 8)}
 
 
-def _clip_columns(x: jax.Array, cols: tuple[int, ...], c: float) -> jax.Array:
+def _clip_columns(x: jax.Array, cols: tuple[int, ...], c: float, unit: float) -> jax.Array:
     x = jnp.asarray(x)
-    return x.at[..., list(cols)].set(jnp.clip(x[..., list(cols)], -c, c))
+    return x.at[..., list(cols)].set(jnp.clip(x[..., list(cols)], -c, c) / unit)
 
 
 def to_blocks(raw: dict) -> dict:
     """Simulator observation dict -> policy blocks (set blocks split into x and valid).
 
     Per-slot masks that are not features (``active``) are dropped; route distances are
-    clipped to ±``ROUTE_CLIP`` km (see ``ROUTE_COLUMNS``)."""
+    clipped to ±``ROUTE_CLIP`` km and expressed in ``ROUTE_UNIT`` km (see
+    ``ROUTE_COLUMNS``)."""
     out = {}
     for name, x in raw.items():
         if name == "active":
             continue
         if name in ROUTE_COLUMNS:
-            x = _clip_columns(x, ROUTE_COLUMNS[name], ROUTE_CLIP)
+            x = _clip_columns(x, ROUTE_COLUMNS[name], ROUTE_CLIP, ROUTE_UNIT)
         if name in SET_BLOCKS:
             out[name] = SetBlock(x[..., :-1], x[..., -1] > 0.5)
         else:
@@ -127,6 +132,9 @@ class SimEnv(eqx.Module):
     bank: MapBank
     cfg: EnvConfig = eqx.field(static=True)
     num_worlds: int = eqx.field(static=True)
+    # Learner-side shaping (not part of §7): reward per metre of route progress toward the
+    # current target (``_progress``); 0 = the simulator's reward unchanged.
+    progress_reward: float = eqx.field(static=True, default=0.0)
 
     @property
     def dt(self) -> float:
@@ -171,6 +179,10 @@ class SimEnv(eqx.Module):
             # per-term reward sums (diagnostics: scale and sign of each term of §7)
             **{f"r_{n}": jnp.where(alive, r, 0.0) for n, r in info["reward_terms"].items()},
         }
+        if self.progress_reward:
+            shaping = jnp.where(alive, self.progress_reward * progress, 0.0)
+            reward = reward + shaping
+            events["r_progress"] = shaping
         out = {
             "alive": alive,
             "learn": alive & ~info["erratic"],
