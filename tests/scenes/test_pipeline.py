@@ -38,10 +38,9 @@ def test_face_down_rotations_and_cube_group():
     assert np.sum(d > 1 - 1e-6) == 24
 
 
-def test_structure_inference_on_true_poses_recovers_the_true_edges():
+def _stack_scene():
     """A flush stack (table → CrackerBox → GelatinBox, lying on a side face) and a soup can on
-    the table 1 mm from the box: structure inference at the true poses finds exactly the
-    support edges (the side contact loses to the table by the parent-face prior)."""
+    the table 1 mm from the box: true poses T (3, 4, 4) and half sizes (3, 3)."""
     names = ["CrackerBox", "GelatinBox", "TomatoSoupCan"]
     half = jnp.asarray(np.stack([load_object(n).half_extents for n in names]), jnp.float32)
     parents = jnp.array([0, 1, 0])
@@ -54,9 +53,34 @@ def test_structure_inference_on_true_poses_recovers_the_true_edges():
             [0.02 + float(half[0, 0] + half[2, 0]) + 0.001, -0.01, 0.0, *down, 0.0],
         ]
     )
-    T = absolute_poses(parents, faces, jnp.tile(jnp.eye(4), (3, 1, 1)), c, half)
+    return absolute_poses(parents, faces, jnp.tile(jnp.eye(4), (3, 1, 1)), c, half), half
+
+
+def test_structure_inference_on_true_poses_recovers_the_true_edges():
+    """Structure inference at the true poses of ``_stack_scene`` finds exactly the support
+    edges (the side contact loses to the table by the parent-face prior)."""
+    T, half = _stack_scene()
     got, _ = run_structure(jax.random.key(0), T, half, GraphPrior())
     assert {tuple(e) for e in edges_of(got).tolist()} == {(0, 1), (1, 2), (0, 3)}
+
+
+def test_padded_structure_inference_compiles_once_for_every_object_count():
+    """Padded to 5 objects (padding floating at the box centre), structure inference still
+    finds the true edges, never gives a padding object a parent or makes it one, and a scene
+    with another object count reuses the compiled kernels."""
+    from simlab.scenes.pipeline import _toggle_sweeps
+    from simlab.scenes.structure import structure_kernel
+
+    T, half = _stack_scene()
+    Tp = jnp.tile(jnp.eye(4), (5, 1, 1)).at[:, 2, 3].set(0.2).at[:3].set(T)
+    hp = jnp.full((5, 3), 0.01).at[:3].set(half)
+    sizes = []
+    for n, want in ((3, {(0, 1), (1, 2), (0, 3)}), (2, {(0, 1), (1, 2)})):
+        got, _ = run_structure(jax.random.key(0), Tp, hp, GraphPrior(), n_active=n)
+        assert {tuple(e) for e in edges_of(got).tolist()} == want
+        assert (got[n:] == -1).all() and (got <= n).all()
+        sizes.append((structure_kernel._cache_size(), _toggle_sweeps._cache_size()))
+    assert sizes[1] == sizes[0]
 
 
 def test_edge_counts_split_table_and_object_edges():

@@ -21,6 +21,7 @@ floating objects and Lebesgue (x, y, s) × area on S² × length on S¹ for cont
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import NamedTuple
@@ -46,6 +47,7 @@ __all__ = [
     "log_forest_prior",
     "log_prior",
     "n_forests",
+    "padded_forests",
     "table_pose",
 ]
 
@@ -103,6 +105,27 @@ def enumerate_forests(n: int) -> np.ndarray:
     """All graphs (K, n) int32 with K = ``n_forests(n)``, by filtering (n + 2)^n assignments."""
     out = [p for p in itertools.product(range(-1, n + 1), repeat=n) if is_forest(p)]
     return np.asarray(out, np.int32).reshape(-1, n)
+
+
+@functools.lru_cache(maxsize=16)
+def padded_forests(n: int, n_pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """The forests of ``n`` objects laid out for a scene padded to ``n_pad`` objects, in a table
+    of fixed shape (``n_forests(n_pad)``, n_pad) so that every n ≤ n_pad shares one compiled
+    full-structure move. Returns (forests, valid (K,) bool): rows ``valid`` are the
+    ``enumerate_forests(n)`` graphs with the padding objects floating (−1); the filler rows are
+    −2 everywhere (they match no state and ``structure_kernel`` never proposes them). Read-only
+    (cached)."""
+    if not 0 <= n <= n_pad:
+        raise ValueError(f"need 0 <= n <= n_pad, got n={n}, n_pad={n_pad}")
+    real = enumerate_forests(n)
+    K = n_forests(n_pad)
+    out = np.full((K, n_pad), -2, np.int32)
+    out[: len(real), :n] = real
+    out[: len(real), n:] = -1
+    valid = np.arange(K) < len(real)
+    out.flags.writeable = False
+    valid.flags.writeable = False
+    return out, valid
 
 
 def descendants(parents: jax.Array, i) -> jax.Array:

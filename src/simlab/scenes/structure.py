@@ -62,15 +62,21 @@ def _face_logits(best, table):
     return jnp.where(table & (jnp.arange(6) != 0), -jnp.inf, logits)
 
 
-def _eligible(parents, i, table_only):
+def _eligible(parents, i, table_only, active=None):
+    """Nodes (n + 1,) that may become i's parent: the table, and (unless ``table_only``) every
+    active object outside i's subtree (padding objects, ``active`` False, never parent)."""
     n = parents.shape[0]
-    anyp = jnp.concatenate([jnp.ones(1, bool), ~descendants(parents, i)])
+    act = jnp.ones(n, bool) if active is None else active
+    anyp = jnp.concatenate([jnp.ones(1, bool), ~descendants(parents, i) & act])
     return jnp.where(table_only, jnp.arange(n + 1) == 0, anyp)
 
 
-def toggle_proposal_logpdf(parents, T, half, i, parent, face_p, face_c, table_only=False):
-    """log q(u = (parent, face_p, face_c)) of the floating → contact proposal for object i."""
-    el = _eligible(parents, i, table_only)
+def toggle_proposal_logpdf(
+    parents, T, half, i, parent, face_p, face_c, table_only=False, active=None
+):
+    """log q(u = (parent, face_p, face_c)) of the floating → contact proposal for object i
+    (``active`` (n,) bool: the real objects of a padded scene; default all)."""
+    el = _eligible(parents, i, table_only, active)
     log_par = jnp.where(el[parent], -jnp.log(jnp.sum(el)), -jnp.inf)
     bp, bc = closest_faces(T, half, parent, i)
     lp = jax.nn.log_softmax(_face_logits(bp, parent == 0))[face_p]
@@ -97,13 +103,23 @@ def toggle_involution(parents, faces, i, u, log_jacobian=LOG8):
 
 @partial(jax.jit, static_argnames=("prior",))
 def toggle_kernel(
-    key, parents, faces, T, half, i, prior: GraphPrior, table_only=False, log_jacobian=LOG8
+    key,
+    parents,
+    faces,
+    T,
+    half,
+    i,
+    prior: GraphPrior,
+    table_only=False,
+    log_jacobian=LOG8,
+    active=None,
 ):
     """One toggle MH step on object i (``table_only``: propose only the table as parent; may
-    be traced). Returns (parents, faces, accepted, log α)."""
+    be traced; ``active`` (n,) bool: the real objects of a padded scene, the only possible
+    parents). Returns (parents, faces, accepted, log α)."""
     k1, k2, k3, k4 = jax.random.split(key, 4)
     floating = parents[i] < 0
-    el = _eligible(parents, i, table_only)
+    el = _eligible(parents, i, table_only, active)
     parent = jax.random.categorical(k1, jnp.where(el, 0.0, -jnp.inf))
     bp, bc = closest_faces(T, half, parent, i)
     fp = jax.random.categorical(k2, _face_logits(bp, parent == 0))
@@ -111,10 +127,14 @@ def toggle_kernel(
     u = jnp.stack([parent, fp, fc]).astype(jnp.int32)
     p2, f2, u2, logdet = toggle_involution(parents, faces, i, u, log_jacobian)
     log_q_fwd = jnp.where(
-        floating, toggle_proposal_logpdf(parents, T, half, i, *u, table_only=table_only), 0.0
+        floating,
+        toggle_proposal_logpdf(parents, T, half, i, *u, table_only=table_only, active=active),
+        0.0,
     )
     log_q_bwd = jnp.where(
-        floating, 0.0, toggle_proposal_logpdf(p2, T, half, i, *u2, table_only=table_only)
+        floating,
+        0.0,
+        toggle_proposal_logpdf(p2, T, half, i, *u2, table_only=table_only, active=active),
     )
     log_a = (
         log_prior(p2, f2, T, half, prior)
@@ -151,12 +171,15 @@ def structure_scores(forests, T, half, prior: GraphPrior):
 
 
 @partial(jax.jit, static_argnames=("prior",))
-def structure_kernel(key, forests, parents, faces, T, half, prior: GraphPrior):
-    """One full-structure MH move (n ≤ 5). ``forests`` (K, n) from ``enumerate_forests``.
-
-    Returns (parents, faces, accepted)."""
+def structure_kernel(key, forests, parents, faces, T, half, prior: GraphPrior, valid=None):
+    """One full-structure MH move (n ≤ 5). ``forests`` (K, n) from ``enumerate_forests``;
+    ``valid`` (K,) bool marks the rows that are forests of the current scene (a padded table,
+    ``graph.padded_forests``, has filler rows that are never proposed). Returns (parents,
+    faces, accepted)."""
     k1, k2, k3 = jax.random.split(key, 3)
     cand_faces, score = structure_scores(forests, T, half, prior)
+    if valid is not None:
+        score = jnp.where(valid, score, -jnp.inf)
     cur = jnp.argmax(jnp.all(forests == parents, axis=1))
     closest = jnp.all(jnp.where((parents >= 0)[:, None], cand_faces[cur] == faces, True))
     logp = jax.nn.log_softmax(jnp.where(jnp.isfinite(score), score, -jnp.inf))
