@@ -1,11 +1,12 @@
 """The synthetic 3DP3 benchmark (spec §7): ICP, multi-start ICP, 3DP3*, 3DP3 on four splits.
 
     nice -n 10 .venv/bin/python bench/scenes/bench_benchmark.py [--n 5] [--splits ...]
-        [--methods icp,icp_multi,3dp3_star,3dp3] [--init perturbed|bottomup] [--sweeps 40]
+        [--methods icp,icp_multi,icp_jax,3dp3_star,3dp3] [--init perturbed|bottomup] [--sweeps 40]
         [--out runs/scenes-benchmark] [--ycb ../shared/data/ycb] [--no-snap-rolls]
 
 Generates n seeded scenes per split (procedural objects unless --ycb exists and --use-ycb),
-runs every method from the same initial poses and prints JSON: per split and method the ADD-S
+runs every method from the same initial poses (icp / icp_multi: Open3D point-to-plane, single
+and 24-start; icp_jax: our JAX point-to-point ICP) and prints JSON: per split and method the ADD-S
 AUC (to 10 cm, %), % ADD-S < 1 cm and < 2 cm, median ADD-S, contact-edge precision / recall /
 F1 (3DP3; table and object edges apart), wall seconds per scene (the first scene's compiling
 run reported apart). Accuracy-curve PNGs and results.json go to --out.

@@ -262,9 +262,9 @@ def benchmark(
         "standard,novel_viewpoint,stacking,occlusion"
     ),
     n: Annotated[int, typer.Option(help="Scenes per split.")] = 5,
-    methods: Annotated[str, typer.Option(help="Comma-separated methods.")] = (
-        "icp,icp_multi,3dp3_star,3dp3"
-    ),
+    methods: Annotated[
+        str, typer.Option(help="Comma-separated methods (icp, icp_multi: Open3D; icp_jax).")
+    ] = "icp,icp_multi,3dp3_star,3dp3",
     init: Annotated[str, typer.Option(help="perturbed or bottomup.")] = "perturbed",
     sweeps: Annotated[int, typer.Option(help="3DP3* MH sweeps.")] = 40,
     seed: Annotated[int, typer.Option(help="First scene seed.")] = 1000,
@@ -278,6 +278,14 @@ def benchmark(
     bad = [m for m in ms if m not in METHODS]
     if bad:
         raise ConfigError(f"unknown method(s) {bad}; choose from {', '.join(METHODS)}")
+    if {"icp", "icp_multi"} & set(ms):
+        from simlab.scenes.o3d_icp import import_error
+
+        if (err := import_error()) is not None:
+            raise ConfigError(
+                f"methods icp/icp_multi use Open3D, which does not import ({err}); install "
+                "open3d-cpu (and libusb-1.0-0) or use --methods icp_jax,3dp3_star,3dp3"
+            )
     if init not in ("perturbed", "bottomup"):
         raise ConfigError(f"--init must be perturbed or bottomup, not {init!r}")
     res = run_benchmark(
