@@ -3,6 +3,7 @@ and an upright soup can on the table are recovered near their true poses from de
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from simlab.scenes import infer, likelihood, objects
 from simlab.scenes.bottomup import bottom_up_init
@@ -16,6 +17,7 @@ CFG = infer.Config()
 T_WC = look_at([0.3, -0.45, 0.5], [0.0, 0.0, 0.05])
 
 
+@pytest.mark.slow  # ~21 s of CPU (user), mostly compiling the batched planar ICP
 def test_bottom_up_init_recovers_a_two_object_scene():
     objs = [objects.load_object(n) for n in ("CrackerBox", "TomatoSoupCan")]
     box, can = (o.half_extents for o in objs)
