@@ -56,12 +56,19 @@ def render(
     ] = "town",
     seed: Annotated[int, typer.Option(help="Seed of the map and the scenario.")] = 0,
     every: Annotated[int, typer.Option(help="Keep one GIF frame every N steps.")] = 2,
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="Run folder or policy.npz of `simlab drive train` to drive the agents."),
+    ] = None,
 ) -> None:
-    """Top-down PNG and animated GIF of one world rolled out under a lane-keeping policy."""
+    """Top-down PNG and animated GIF of one world rolled out under a lane-keeping controller,
+    or under a trained policy (--policy)."""
     if steps < 1 or agents < 1 or every < 1:
         raise ConfigError("--steps, --agents and --every must be at least 1")
     from simlab.drive.render import render_rollout
 
-    paths = render_rollout(out, map_name, steps=steps, agents=agents, seed=seed, every=every)
+    paths = render_rollout(
+        out, map_name, steps=steps, agents=agents, seed=seed, every=every, policy=policy
+    )
     for p in paths:
         typer.echo(str(p))

@@ -86,13 +86,51 @@ def lane_keeping_actions(bank, state):
     return (3 * i_long + i_lat).astype(jnp.int32)
 
 
-def rollout(mapdata, steps: int, agents: int, seed: int = 0) -> dict:
-    """Roll one world out for ``steps`` steps under ``lane_keeping_actions``.
+def load_driver(path: str | Path):
+    """(JAX ActorCritic, EnvConfig fields) of a policy exported by ``simlab drive train``:
+    ``path`` is a run folder (its ``artefacts/policy``) or a ``policy.npz``/``.json`` file.
+    The fields are the training run's simulator settings (observation counts, goal rules),
+    recorded in the policy's meta; empty when it has none."""
+    from simlab.core.errors import DataError
+    from simlab.drive.learn.interface import DrivingPolicy, to_jax
+
+    path = Path(path)
+    stem = path / "artefacts" / "policy" if path.is_dir() else path.with_suffix("")
+    if not stem.with_suffix(".npz").exists():
+        raise DataError(f"--policy {path}: no policy file {stem.with_suffix('.npz')}")
+    dp = DrivingPolicy.load(stem)
+    return to_jax(dp), dict(dp.config.get("meta", {}).get("env", {}))
+
+
+def policy_actions(policy, bank, cfg):
+    """A function state -> greedy actions [W, A] of ``policy`` (an ActorCritic) on the
+    simulator's observations (``simenv.to_blocks``, the learner's own view)."""
+    import jax.numpy as jnp
+
+    from simlab.drive.learn.simenv import to_blocks
+    from simlab.drive.observe import observe
+
+    def act(state):
+        return jnp.argmax(policy.actor(to_blocks(observe(bank, cfg, state))), -1).astype(jnp.int32)
+
+    return act
+
+
+def rollout(
+    mapdata, steps: int, agents: int, seed: int = 0, policy=None, env_fields: dict | None = None
+) -> dict:
+    """Roll one world out for ``steps`` steps under ``lane_keeping_actions``, or under
+    ``policy`` (an ActorCritic, greedy actions) in a simulator configured by ``env_fields``
+    (``EnvConfig`` fields of its training run; ``n_agents``, the agent count and
+    ``training`` are set here).
 
     Returns NumPy arrays over time: poses x, y, psi [T+1, A], length, width, present,
     blind, braker [T+1, A], conditioning α_collision [T+1, A], current target xy
     [T+1, A, 2], light states of every stop line [T+1, S], and per step t (transition
-    t → t+1) event flags [T, A] and the agents' poses at t (where events are drawn)."""
+    t → t+1) event flags [T, A], the actions taken ``action`` [T, A] and the agents' poses
+    at t (where events are drawn)."""
+    import dataclasses
+
     import jax
     import jax.numpy as jnp
 
@@ -103,7 +141,14 @@ def rollout(mapdata, steps: int, agents: int, seed: int = 0) -> dict:
     from simlab.drive.state import REWARD_NAMES
 
     bank = make_bank([mapdata])
-    cfg = EnvConfig(n_agents=agents, random_agent_count=False, training=False)
+    fields = {f.name for f in dataclasses.fields(EnvConfig)}
+    base = {k: v for k, v in (env_fields or {}).items() if k in fields}
+    base.update(n_agents=agents, min_agents=1, random_agent_count=False, training=False)
+    cfg = EnvConfig(**base)
+    drive = lane_keeping_actions if policy is None else None
+    if policy is not None:
+        pol_act = policy_actions(policy, bank, cfg)
+        drive = lambda _bank, st: pol_act(st)  # noqa: E731
     n_stop = len(mapdata.s_a)
     i_col = REWARD_NAMES.index("collision")
 
@@ -117,9 +162,10 @@ def rollout(mapdata, steps: int, agents: int, seed: int = 0) -> dict:
         )  # fmt: skip
 
     def body(st, _):
-        act = lane_keeping_actions(bank, st)
+        act = drive(bank, st)
         new, _, _, _, info = env.step(bank, cfg, st, act, with_obs=False)
         ev = {k: info[k][0] for k in EVENT_STYLE}
+        ev["action"] = act[0]
         return new, (snap(new), ev, st.x[0], st.y[0])
 
     @jax.jit
@@ -133,6 +179,7 @@ def rollout(mapdata, steps: int, agents: int, seed: int = 0) -> dict:
     frames, ev, ex, ey = jax.device_get(run(jax.random.key(seed)))
     out = {k: np.asarray(v) for k, v in frames.items()}
     out["lights"] = out["lights"][:, :n_stop]
+    out["action"] = np.asarray(ev.pop("action"))
     out["events"] = {k: np.asarray(v) for k, v in ev.items()}
     out["event_x"], out["event_y"] = np.asarray(ex), np.asarray(ey)
     return out
@@ -233,9 +280,11 @@ def final_figure(m, traj: dict):
     return fig
 
 
-def write_gif(path: str | Path, m, traj: dict, every: int = 2) -> Path:
+def write_gif(
+    path: str | Path, m, traj: dict, every: int = 2, driver: str = "lane-keeping controller"
+) -> Path:
     """An animated GIF of frames t = 0, every, 2·every, ... ≤ T (``T // every + 1`` frames,
-    ``every`` × 0.3 s per frame, looping)."""
+    ``every`` × 0.3 s per frame, looping); ``driver`` names who drives, in each title."""
     import matplotlib.pyplot as plt
     from PIL import Image
 
@@ -244,7 +293,7 @@ def write_gif(path: str | Path, m, traj: dict, every: int = 2) -> Path:
     frames = []
     for t in range(0, steps + 1, every):
         arts = draw_frame(ax, m, traj, t)
-        ax.set_title(f"{m.name}  t = {t * 0.3:5.1f} s  (lane-keeping controller)", fontsize=9)
+        ax.set_title(f"{m.name}  t = {t * 0.3:5.1f} s  ({driver})", fontsize=9)
         frames.append(Image.fromarray(_pixels(fig)))
         for art in arts:
             art.remove()
@@ -256,14 +305,22 @@ def write_gif(path: str | Path, m, traj: dict, every: int = 2) -> Path:
 
 def render_rollout(
     out: str | Path, map_name: str = "town", steps: int = 60, agents: int = 24,
-    seed: int = 0, every: int = 2,
+    seed: int = 0, every: int = 2, policy: str | Path | None = None,
 ) -> list[Path]:  # fmt: skip
     """Roll a world out and write ``<out>/<map>.png`` (``final_figure``) and
-    ``<out>/<map>.gif`` (``write_gif``). Returns both paths."""
+    ``<out>/<map>.gif`` (``write_gif``). Returns both paths. ``policy``: a run folder or
+    policy file of ``simlab drive train`` (``load_driver``) to drive every agent instead of
+    the lane-keeping controller."""
     import matplotlib.pyplot as plt
 
     m = load_map(map_name, seed)
-    traj = rollout(m, steps, agents, seed)
+    driver = "lane-keeping controller"
+    if policy is None:
+        traj = rollout(m, steps, agents, seed)
+    else:
+        net, env_fields = load_driver(policy)
+        traj = rollout(m, steps, agents, seed, policy=net, env_fields=env_fields)
+        driver = "learned policy"
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stem = Path(m.name).name.replace(".net.xml", "") or "world"
@@ -271,4 +328,4 @@ def render_rollout(
     png = out / f"{stem}.png"
     fig.savefig(png)
     plt.close(fig)
-    return [png, write_gif(out / f"{stem}.gif", m, traj, every)]
+    return [png, write_gif(out / f"{stem}.gif", m, traj, every, driver)]

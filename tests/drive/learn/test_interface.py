@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from simlab.core.errors import DataError
-from simlab.drive.learn.interface import DrivingPolicy, export_policy
+from simlab.drive.learn.interface import DrivingPolicy, export_policy, to_jax
 from simlab.drive.learn.policy import POLICY_CONFIGS, SetBlock, make_policy
 
 from .test_policy import SPEC, apply, random_obs
@@ -30,6 +30,10 @@ def test_numpy_forward_equals_jax(tmp_path):
     a, jl, jt = loaded.act(obs)
     np.testing.assert_array_equal(a, np.asarray(want_logits).argmax(-1))
     assert set(np.unique(jl)) <= {-15.0, -4.0, 0.0, 4.0} and set(np.unique(jt)) <= {-4.0, 0, 4}
+    # Back to JAX (for jitted rollouts): the very same weights, leaf for leaf.
+    back = to_jax(loaded)
+    for x, y in zip(jax.tree_util.tree_leaves(back), jax.tree_util.tree_leaves(policy)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 def test_missing_file_is_a_data_error(tmp_path):

@@ -23,7 +23,7 @@ import numpy as np
 from simlab.core.checkpoint import atomic_write
 from simlab.core.errors import DataError
 
-__all__ = ["LAT_JERKS", "LONG_JERKS", "DrivingPolicy", "export_policy"]
+__all__ = ["LAT_JERKS", "LONG_JERKS", "DrivingPolicy", "export_policy", "to_jax"]
 
 LONG_JERKS = (-15.0, -4.0, 0.0, 4.0)  # m/s³, action index = 3·i_long + i_lat (spec §3.2)
 LAT_JERKS = (-4.0, 0.0, 4.0)
@@ -125,3 +125,44 @@ class DrivingPolicy:
             u = rng.random((*p.shape[:-1], 1))
             a = (p.cumsum(-1) < u).sum(-1).clip(0, p.shape[-1] - 1)
         return a, np.asarray(LONG_JERKS)[a // 3], np.asarray(LAT_JERKS)[a % 3]
+
+
+def to_jax(policy: DrivingPolicy):
+    """The ``simlab.drive.learn.policy.ActorCritic`` (JAX) holding ``policy``'s weights, for
+    jitted rollouts (e.g. rendering); its outputs equal ``policy.forward``."""
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+
+    from simlab.drive.learn.policy import PolicyConfig, make_policy
+
+    w = policy.w
+    first = sorted(policy.spec)[0]
+    width = int(w[f"actor/enc/{first}/w1"].shape[1])
+    backbone = tuple(
+        int(w[f"actor/bb{i}/w"].shape[1]) for i in range(policy.config["backbone_layers"])
+    )
+    cfg = PolicyConfig(width, backbone, int(policy.config["n_actions"]))
+    net = make_policy(policy.spec, cfg, jax.random.PRNGKey(0))
+
+    def fill(n, prefix):
+        leaves = []
+        for name in sorted(n.encoders):
+            p = f"{prefix}/enc/{name}"
+            leaves += [w[f"{p}/{k}"] for k in ("w1", "b1", "g", "beta", "w2", "b2")]
+        for i in range(len(n.backbone)):
+            leaves += [w[f"{prefix}/bb{i}/w"], w[f"{prefix}/bb{i}/b"]]
+        leaves += [w[f"{prefix}/head/w"], w[f"{prefix}/head/b"]]
+        return leaves
+
+    def where(n):
+        out = []
+        for name in sorted(n.encoders):
+            e = n.encoders[name]
+            out += [e.inp.w, e.inp.b, e.norm.g, e.norm.b, e.out.w, e.out.b]
+        for layer in n.backbone:
+            out += [layer.w, layer.b]
+        return [*out, n.head.w, n.head.b]
+
+    values = [jnp.asarray(x) for x in fill(net.actor, "actor") + fill(net.critic, "critic")]
+    return eqx.tree_at(lambda m: where(m.actor) + where(m.critic), net, values)
