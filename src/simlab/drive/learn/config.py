@@ -10,12 +10,27 @@
 | full | full | 4800 × 150 × 128 (one GPU's share) | 32000 |
 | easy | smoke | 32 × 4 × 32 | 1024 |
 
-``easy`` is the CPU learning-curve setting (``bench/drive/learn_curve.py``): one small
-procedural grid town, 2–4 agents per world, 90 s episodes, targets ≤ 120 m apart, the final
-goal counts at any speed (v_goal = 30 m/s), no erratic drivers, fewer observed rows, γ = 0.99,
-and R_velocity's coefficient raised from 2.5e-3 to 0.05 (a denser incentive to drive along
-the lane; every other reward term as in §7). It departs from the paper on purpose so that
-learning shows within ~25 minutes of a 2-core CPU; the other presets keep the spec's values.
+``easy`` is the CPU learning-curve setting (``bench/drive/learn_curve.py``). Departures from
+the spec, each so that learning shows within the hour a shared 2-core CPU affords:
+
+* one small procedural grid town, 2–4 agents per world, 90 s episodes, targets ≤ 120 m
+  apart, fewer observed rows (4 partners, 32 lane and 32 boundary rows), no erratic
+  drivers: a small, short problem whose rollouts are cheap;
+* the final goal counts at any speed (v_goal = 30 m/s instead of 3): stopping on the goal
+  is a skill of its own that a first policy does not need;
+* γ = 0.99 instead of 0.999: lives last ~15–60 steps at first, and a shorter horizon cuts
+  the variance of the returns;
+* a learner-side progress reward, ``progress_reward`` = 0.01 per metre of route progress
+  toward the current target (not in §7; approximately potential-based, Φ = −0.01·route
+  distance, so it rewards what reaching the goal needs without changing the goal). With
+  §7's reward alone the goal term (+1, sparse) is rarely seen while off-road (−U(0, 3),
+  ~95 % of early lives) and comfort penalties are seen every life: the policy was found to
+  learn to stop. Measured (40 iterations, same seed, iterations 26–40): goals per life 0.049 with
+  it vs 0.025 with the previous fix (R_velocity × 20), off-road per life 0.87 vs 0.91,
+  route progress per metre driven 0.57 vs 0.41. R_velocity is back at §7's 2.5e-3.
+
+Every other reward term and PPO setting is §7's / §9's. The other presets keep the spec's
+values (``progress_reward`` = 0).
 """
 
 from __future__ import annotations
@@ -86,8 +101,8 @@ PRESETS: dict[str, DriveConfig] = {
         train=TrainConfig(
             net="smoke",
             rollout=32,
-            iterations=160,
-            eval_every=20,
+            iterations=200,
+            eval_every=50,
             ppo=PPOConfig(minibatch=1024, gamma=0.99),
         ),
         env=EnvConfig(
@@ -101,10 +116,10 @@ PRESETS: dict[str, DriveConfig] = {
             v_goal=30.0,
             p_blind=0.0,
             p_braking=0.0,
-            alpha_velocity=0.05,
         ),
         maps=MapsConfig(procedural=1),
         eval=EvalConfig(worlds=8, steps=300),
+        progress_reward=0.01,
     ),
 }
 
