@@ -2,13 +2,18 @@
 
     nice -n 10 .venv/bin/python bench/agents/run_smollm2.py --out runs/smollm2 --stop-at 05:00
 
+Defaults: one torch thread and bf16 only on AVX512 CPUs (both measured; see NOTES.md).
+
 Stages (each saves its output under ``--out``; a rerun skips finished stages and resumes LOOP
 from its last iteration's checkpoint):
 
-1. ``eval_base.json``: the untrained policy on the evaluation subsets (greedy, one run).
+1. ``eval_base.json``: the untrained policy on the evaluation subsets (greedy, one run);
+   ``--skip-base`` skips it.
 2. ``sft.pt`` / ``sft.json``: SFT warm start on ground-truth conversations of difficulty-1
    *train* tasks (real environment observations; loss on assistant tokens only, see
    ``simlab.agents.rl.sft``).
+   With ``--probe-tasks n``: ``probe_sft.json``, K rollouts at T = 1 of the SFT policy on n
+   train tasks, and the fraction of groups whose rewards differ (LOOP's learning signal).
 3. ``eval_sft.json``: the SFT-only policy on the same subsets.
 4. ``loop_ckpt.pt`` / ``curve.json``: LOOP iterations (spec §3.5 defaults, LoRA lr 5e-5) on
    difficulty-1 train tasks, ``--tasks-per-iter`` tasks x ``--k`` rollouts at T = 1, until
@@ -17,8 +22,9 @@ from its last iteration's checkpoint):
 5. ``eval_loop.json`` and ``result.json``: the SFT+LOOP policy, the summary (rewards, TGC/SGC,
    tokens/s of rollouts and training, peak RSS vs parameter bytes, load average).
 
-Evaluation subsets (fixed, stated in the result): the difficulty-1 tasks of ``dev`` and of
-``test_normal`` (scenarios never seen in training), the first ``--eval-tasks`` of each.
+Evaluation subsets (fixed, stated in the result): every ``--eval-stride``-th difficulty-1 task
+of ``dev`` and of ``test_normal`` (scenarios never seen in training), at most ``--eval-tasks``
+each; both splits are decoded greedily as one batch.
 Mean reward (fraction of tests passed) is reported beside TGC/SGC, which are near 0 at 135M.
 """
 
@@ -94,21 +100,41 @@ def main() -> None:
     ap.add_argument("--out", default="runs/smollm2")
     ap.add_argument("--stop-at", default=None, help="UTC HH:MM by which everything must end")
     ap.add_argument("--iterations", type=int, default=30)
-    ap.add_argument("--tasks-per-iter", type=int, default=4)
+    ap.add_argument("--tasks-per-iter", type=int, default=3)
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--eval-tasks", type=int, default=12, help="per split (difficulty 1)")
+    ap.add_argument(
+        "--eval-stride", type=int, default=2, help="every n-th difficulty-1 task (spread scenarios)"
+    )
     ap.add_argument("--dev-every", type=int, default=0)
     ap.add_argument("--max-turns", type=int, default=8)
-    ap.add_argument("--max-new-tokens", type=int, default=128)
+    ap.add_argument("--max-new-tokens", type=int, default=80)
     ap.add_argument("--max-output-tokens", type=int, default=256)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--sft-lr", type=float, default=3e-4)
-    ap.add_argument("--sft-epochs", type=int, default=1)
+    ap.add_argument("--sft-epochs", type=int, default=2)
     ap.add_argument("--sft-minibatch", type=int, default=2)
-    ap.add_argument("--sft-tasks", type=int, default=90, help="difficulty-1 train tasks for SFT")
+    ap.add_argument("--sft-tasks", type=int, default=30, help="difficulty-1 train tasks for SFT")
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (0 = torch's default). On an oversubscribed box 2 OpenMP threads "
+        "were measured ~10x slower per decode step than 1 (threads wait at barriers)",
+    )
+    ap.add_argument(
+        "--bf16",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="bf16 autocast; auto = only if the CPU has AVX512 (without it bf16 matmuls were "
+        "measured 3-6x slower than fp32)",
+    )
+    ap.add_argument("--skip-base", action="store_true", help="no evaluation of the base model")
+    ap.add_argument(
+        "--probe-tasks", type=int, default=0, help="after SFT: K rollouts on n train tasks"
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,6 +150,9 @@ def main() -> None:
     from simlab.agents.rl.world import WorldEnv, world_tasks
 
     t_start = time.time()
+    cap = torch.backends.cpu.get_cpu_capability()
+    bf16 = args.bf16 == "on" or (args.bf16 == "auto" and "AVX512" in cap)
+    print(json.dumps({"cpu_capability": cap, "bf16": bf16, "threads": args.threads}), flush=True)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -144,27 +173,32 @@ def main() -> None:
         s: world_tasks(s, seed=0, max_difficulty=1)[: args.eval_tasks]
         for s in ("dev", "test_normal")
     }
-    common = dict(max_turns=args.max_turns, max_new_tokens=args.max_new_tokens, bf16=True)
+    common = dict(max_turns=args.max_turns, max_new_tokens=args.max_new_tokens, bf16=bf16)
     eval_rc = RolloutConfig(k=1, temperature=0.0, early_stop=False, **common)
     train_rc = RolloutConfig(k=args.k, temperature=args.temperature, **common)
 
     def evaluate(tag: str, splits=("dev", "test_normal")) -> dict:
+        # All splits' tasks in one batch: batched decoding costs far less than one batch each.
+        tasks = [t for s in splits for t in evalsets[s]]
+        t0 = time.time()
+        rs, st = collect(policy, tasks, make_env, eval_rc, torch.Generator().manual_seed(1234))
+        seconds = time.time() - t0
         res = {}
         for s in splits:
-            t = time.time()
-            rs, st = collect(
-                policy, evalsets[s], make_env, eval_rc, torch.Generator().manual_seed(1234)
-            )
-            eps = episodes_json(rs)
+            ids = {t.id for t in evalsets[s]}
+            eps = episodes_json([r for r in rs if r.task.id in ids])
             (out / f"episodes_{tag}_{s}.json").write_text(json.dumps(eps))
-            r = summarise(eps)
-            r["gen_tokens"] = st.generated_tokens
-            r["gen_tokens_per_s"] = st.generated_tokens / max(st.seconds, 1e-9)
-            r["seconds"] = time.time() - t
-            r["loadavg_1min"] = os.getloadavg()[0]
-            res[s] = r
-            brief = {k: r[k] for k in ("mean_reward", "tgc", "gen_tokens_per_s", "seconds")}
+            res[s] = summarise(eps)
+            brief = {k: res[s][k] for k in ("mean_reward", "full_reward_frac", "tgc")}
             print(json.dumps({"eval": tag, "split": s, **brief}), flush=True)
+        res["collect"] = {
+            "gen_tokens": st.generated_tokens,
+            "prefill_tokens": st.prefill_tokens,
+            "gen_tokens_per_s": st.generated_tokens / max(st.seconds, 1e-9),
+            "seconds": seconds,
+            "loadavg_1min": os.getloadavg()[0],
+        }
+        print(json.dumps({"eval": tag, **res["collect"]}), flush=True)
         return res
 
     def stage_eval(tag: str) -> dict:
@@ -176,7 +210,7 @@ def main() -> None:
         return res
 
     # 1. untrained
-    base = stage_eval("base")
+    base = None if args.skip_base else stage_eval("base")
 
     # 2. SFT warm start on train ground truths
     sft_path = out / "sft.pt"
@@ -184,8 +218,13 @@ def main() -> None:
         policy.load_trainable_state(torch.load(sft_path))
         sft_info = json.loads((out / "sft.json").read_text())
     else:
-        rng = random.Random(args.seed)
-        sft_tasks = rng.sample(train_pool, min(args.sft_tasks, len(train_pool)))
+        # Round-robin over scenarios (variant 0 of every scenario first), so a small SFT set
+        # still covers every training scenario.
+        by: dict[str, list] = {}
+        for task in train_pool:
+            by.setdefault(task.scenario.name, []).append(task)
+        rr = [g[i] for i in range(max(map(len, by.values()))) for g in by.values() if i < len(g)]
+        sft_tasks = rr[: args.sft_tasks]
         t = time.time()
         # The ground truth may need more turns than the rollout budget; replay it in full.
         convs = [
@@ -197,7 +236,7 @@ def main() -> None:
         replay_s = time.time() - t
 
         def log(step, m):
-            if step % 5 == 0:
+            if step % 2 == 0:
                 print(json.dumps({"sft_step": step, **m}), flush=True)
 
         info = sft_train(
@@ -207,6 +246,7 @@ def main() -> None:
                 lr=args.sft_lr,
                 epochs=args.sft_epochs,
                 minibatch=args.sft_minibatch,
+                bf16=bf16,
                 seed=args.seed,
             ),
             log=log,
@@ -225,11 +265,36 @@ def main() -> None:
             flush=True,
         )
 
+    # Probe: do K samples of the SFT policy on train tasks get unequal rewards?
+    probe_path = out / "probe_sft.json"
+    if args.probe_tasks and not probe_path.is_file():
+        ptasks = train_pool[:: max(1, len(train_pool) // args.probe_tasks)][: args.probe_tasks]
+        rs, st = collect(
+            policy, ptasks, make_env, train_rc, torch.Generator().manual_seed(args.seed + 5)
+        )
+        groups: dict[str, list[float]] = {}
+        for r in rs:
+            groups.setdefault(r.task.id, []).append(round(r.reward, 4))
+        probe = {
+            "groups": groups,
+            "groups_with_signal": sum(max(g) > min(g) for g in groups.values()) / len(groups),
+            "gen_tokens": st.generated_tokens,
+            "prefill_tokens": st.prefill_tokens,
+            "seconds": st.seconds,
+            "gen_tokens_per_s": st.generated_tokens / max(st.seconds, 1e-9),
+            "loadavg_1min": os.getloadavg()[0],
+        }
+        (out / "episodes_probe_sft.json").write_text(json.dumps(episodes_json(rs)))
+        write_json(probe_path, probe)
+        print(json.dumps(probe), flush=True)
+
     # 3. SFT only
     sft_eval = stage_eval("sft")
 
     # 4. LOOP
-    learner = Learner(policy, LoopConfig(lr=args.lr), temperature=args.temperature, seed=args.seed)
+    learner = Learner(
+        policy, LoopConfig(lr=args.lr, bf16=bf16), temperature=args.temperature, seed=args.seed
+    )
     gen = torch.Generator().manual_seed(args.seed + 17)
     rng = random.Random(args.seed + 1)
     curve: list[dict] = []
@@ -242,7 +307,7 @@ def main() -> None:
         curve = state["curve"]
     elif (out / "eval_loop.json").is_file():
         raise SystemExit(f"{out}: eval_loop.json exists but loop_ckpt.pt is missing")
-    eval_s = sum(r["seconds"] for r in sft_eval.values())
+    eval_s = sft_eval["collect"]["seconds"]
     t_loop = time.time()
     done_before = len(curve)
     final_path = out / "eval_loop.json"
@@ -275,7 +340,7 @@ def main() -> None:
             "loadavg_1min": os.getloadavg()[0],
         }
         if args.dev_every and (it + 1) % args.dev_every == 0:
-            d = evaluate(f"loop_it{it + 1}", ("dev",))["dev"]
+            d = evaluate(f"loop_it{it + 1}", ("dev",))["dev"]  # mean over the dev subset
             rec["dev_reward"] = d["mean_reward"]
             rec["dev_tgc"] = d["tgc"]
         curve.append(rec)
