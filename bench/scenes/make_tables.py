@@ -26,7 +26,7 @@ def main(paths):
         r = json.loads(Path(p).read_text())
         splits.update(r["splits"])
         first[p] = r.get("first_scene_wall_s_incl_compile")
-    methods = [m for m in next(iter(splits.values())) if m not in ("init", "scenes")]
+    methods = [m for m in next(iter(splits.values())) if m not in ("init", "scenes", "per_scene")]
     print("ADD-S AUC (%) / % < 1 cm / % < 2 cm / median ADD-S (mm):\n")
     print("| split (scenes, objects) | init | " + " | ".join(methods) + " |")
     print("|---" * (len(methods) + 2) + "|")

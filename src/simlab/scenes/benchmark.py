@@ -269,6 +269,7 @@ def run_benchmark(
     jobs = [(s, k) for s in splits for k in range(n)]
     runs: dict = {s: [] for s in splits}
     truths: dict = {s: [] for s in splits}
+    names: dict = {s: [] for s in splits}
     first = None
     it = bar(jobs, total=len(jobs), description="benchmark", unit="scene") if progress else jobs
     for split, k in it:
@@ -280,10 +281,23 @@ def run_benchmark(
             r = run_scene(prep, methods, init, seed=k, sweeps=sweeps, snap_rolls=snap_rolls)
         runs[split].append(r)
         truths[split].append(sd.edges)
+        names[split].append(sd.names)
     result["first_scene_wall_s_incl_compile"] = first
     for split in splits:
         s = summarise(runs[split], truths[split], methods)
         s["scenes"] = len(runs[split])
+        # per scene and object, for diagnosis: ADD-S [mm] per method, 3DP3's and true edges
+        s["per_scene"] = [
+            {
+                "seed": seed + k,
+                "names": list(nm),
+                "add_s_mm": {m: [round(1e3 * float(x), 2) for x in r.errors[m]] for m in methods},
+                "init_add_s_mm": [round(1e3 * float(x), 2) for x in r.init_errors],
+                "edges": {m: np.asarray(r.edges[m]).tolist() for m in methods if m == "3dp3"},
+                "true_edges": np.asarray(t).tolist(),
+            }
+            for k, (r, t, nm) in enumerate(zip(runs[split], truths[split], names[split]))
+        ]
         result["splits"][split] = s
     if out is not None:
         out = Path(out)
