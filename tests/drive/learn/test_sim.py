@@ -103,3 +103,17 @@ def test_progress_on_one_lane_equals_distance_toward_the_target():
     np.testing.assert_allclose(np.asarray(progress), [[5.0, 3.0, 0.0]], atol=1e-4)
     # Only agent 0 takes the first step of a life: its whole route counts once.
     np.testing.assert_allclose(np.asarray(start), [[lane_len - 1.0, 0.0, 0.0]], atol=1e-4)
+
+
+def test_progress_shaping_is_added_to_the_reward_and_logged():
+    import numpy as np
+
+    from simlab.drive.learn.simenv import add_progress_reward
+
+    alive = np.array([[True, True, False]])
+    events = {"progress": np.array([[2.0, -1.0, 5.0]], np.float32), "r_goal": np.ones((1, 3))}
+    reward = np.array([[0.5, 0.0, 0.0]], np.float32)
+    r, ev = add_progress_reward(reward, events, alive, 0.01)
+    np.testing.assert_allclose(np.asarray(r), [[0.52, -0.01, 0.0]], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(ev["r_progress"]), [[0.02, -0.01, 0.0]], rtol=1e-6)
+    assert ev["r_goal"] is events["r_goal"] and "r_progress" not in events  # no mutation

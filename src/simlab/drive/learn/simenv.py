@@ -34,7 +34,7 @@ from simlab.drive.dynamics import action_jerks
 from simlab.drive.learn.policy import SetBlock
 from simlab.drive.observe import observe
 
-__all__ = ["SET_BLOCKS", "SimEnv", "procedural_bank", "to_blocks"]
+__all__ = ["SET_BLOCKS", "SimEnv", "add_progress_reward", "procedural_bank", "to_blocks"]
 
 SET_BLOCKS = ("goals", "lanes", "boundary", "stops", "agents")
 
@@ -128,6 +128,13 @@ def _progress(bank: MapBank, state, new, info, done) -> tuple[jax.Array, jax.Arr
     return progress, route_start
 
 
+def add_progress_reward(reward, events: dict, alive, k: float):
+    """(reward + k·progress, events + ``r_progress``) for alive agents, all [W, A]:
+    the learner-side shaping term, k per metre of route progress (``events["progress"]``)."""
+    shaping = jnp.where(alive, k * events["progress"], 0.0)
+    return reward + shaping, {**events, "r_progress": shaping}
+
+
 class SimEnv(eqx.Module):
     bank: MapBank
     cfg: EnvConfig = eqx.field(static=True)
@@ -180,9 +187,7 @@ class SimEnv(eqx.Module):
             **{f"r_{n}": jnp.where(alive, r, 0.0) for n, r in info["reward_terms"].items()},
         }
         if self.progress_reward:
-            shaping = jnp.where(alive, self.progress_reward * progress, 0.0)
-            reward = reward + shaping
-            events["r_progress"] = shaping
+            reward, events = add_progress_reward(reward, events, alive, self.progress_reward)
         out = {
             "alive": alive,
             "learn": alive & ~info["erratic"],
