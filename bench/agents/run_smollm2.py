@@ -104,7 +104,11 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--eval-tasks", type=int, default=12, help="per split (difficulty 1)")
     ap.add_argument(
-        "--eval-stride", type=int, default=2, help="every n-th difficulty-1 task (spread scenarios)"
+        "--eval-stride",
+        type=int,
+        default=2,
+        help="every n-th difficulty-1 task in load order (variants of a scenario are adjacent in "
+        "that order, so a small --eval-tasks can cover a single scenario)",
     )
     ap.add_argument("--dev-every", type=int, default=0)
     ap.add_argument("--max-turns", type=int, default=8)
@@ -132,6 +136,9 @@ def main() -> None:
         "measured 3-6x slower than fp32)",
     )
     ap.add_argument("--skip-base", action="store_true", help="no evaluation of the base model")
+    ap.add_argument(
+        "--only-base", action="store_true", help="stop after the base evaluation (run it apart)"
+    )
     ap.add_argument(
         "--probe-tasks", type=int, default=0, help="after SFT: K rollouts on n train tasks"
     )
@@ -211,6 +218,8 @@ def main() -> None:
 
     # 1. untrained
     base = None if args.skip_base else stage_eval("base")
+    if args.only_base:
+        return
 
     # 2. SFT warm start on train ground truths
     sft_path = out / "sft.pt"
