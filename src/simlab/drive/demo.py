@@ -1,9 +1,12 @@
-"""`simlab demo` section for simlab.drive: a rendered procedural town and a small speed table.
+"""`simlab demo` section for simlab.drive: a rendered procedural town, a short self-play
+training run, a learned policy driving, and a small speed table.
 
-Runs in well under a minute on 2 cores: one 40-step rollout of a procedural grid town (PNG
-of the last frame, GIF of the rollout) and one simulator throughput measurement at a small
-size. The agents are driven by the renderer's hand-written lane-keeping controller; no
-learned policy is shown (the text says whether a trained run exists and how to evaluate it).
+One 40-step rollout of a procedural grid town under the renderer's hand-written lane-keeping
+controller (PNG of the last frame, GIF); a few PPO iterations of the ``easy`` preset (the
+training loop end to end: rollout, GAE, advantage filter, update; its metrics in a table);
+a GIF of a learned policy driving the town: the packaged ``easy`` policy when it ships
+(``PRETRAINED``, reproduced by the command in its JSON meta), else the short run's own
+(nearly untrained) policy, and the text says which; one simulator throughput measurement.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 __all__ = ["run_demo"]
 
 STEPS, AGENTS, SEED = 40, 24, 0
+TRAIN_ITERATIONS = 4  # a demonstration of the loop, not a competent policy
+PRETRAINED = Path(__file__).parent / "learn" / "pretrained" / "easy_policy.npz"
 
 
 def _trained_runs(workdir: Path) -> list[Path]:
@@ -53,19 +58,22 @@ def run_demo(report, workdir: Path) -> None:
     runs = _trained_runs(workdir)
     if runs:
         report.text(
-            f"A trained policy exists ({runs[-1]}); this demo does not drive it. Evaluate it with "
-            f"`simlab drive eval {runs[-1].parents[1]}`."
+            f"A trained policy exists ({runs[-1]}). Evaluate it with "
+            f"`simlab drive eval {runs[-1].parents[1]}`, or watch it with "
+            f"`simlab drive render --policy {runs[-1].parents[1]}`."
         )
     else:
         report.text(
-            "No trained checkpoint was found (looked for `runs/drive-train-*/artefacts/"
-            "policy.npz`), so no learned driving is shown. Train one with "
-            "`simlab drive train --preset cpu`."
+            "No trained run was found in `runs/` (looked for `runs/drive-train-*/artefacts/"
+            "policy.npz`). Train one with `simlab drive train --preset easy` and watch it "
+            "with `simlab drive render --policy <run folder>`."
         )
     fig = final_figure(m, traj)
     report.figure(fig, "drive_town", "Procedural town after the rollout, with all its events.")
     plt.close("all")
     report.image(gif, "Rollout of the town (one frame every 0.6 s of simulated time).")
+
+    _learning(report, workdir)
 
     rec = bench_sim(worlds=256, agents=32, steps=8, with_obs=False, repeats=1)
     report.table(
@@ -81,3 +89,46 @@ def run_demo(report, workdir: Path) -> None:
         "observations) is `simlab drive bench` (spec targets: 2 M agent-steps/s sim-only, "
         "0.5 M with observations)."
     )
+
+
+def _learning(report, workdir: Path) -> None:
+    """A few training iterations of the easy preset, then a learned policy driving (GIF)."""
+    import json
+
+    from simlab.drive.learn.config import load_drive_config
+    from simlab.drive.learn.experiment import run_training
+    from simlab.drive.render import render_rollout
+
+    t0 = time.perf_counter()
+    overrides = (f"train.iterations={TRAIN_ITERATIONS}", "train.eval_every=0",
+                 "train.checkpoint_every=1000")  # fmt: skip
+    cfg = load_drive_config("easy", None, overrides)
+    run, _ = run_training(cfg, workdir / "train", show_progress=False)
+    train_s = time.perf_counter() - t0
+    recs = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
+    recs = [r for r in recs if "loss" in r]
+    keys = ("return_per_life", "goal_per_life", "collision_per_life", "offroad_per_life",
+            "frac_filtered", "explained_var", "agent_steps_per_s")  # fmt: skip
+    report.text(
+        f"Self-play PPO, {TRAIN_ITERATIONS} iterations of the `easy` preset ({cfg.worlds} "
+        f"worlds × up to {cfg.env.n_agents} agents × {cfg.train.rollout} steps per iteration, "
+        f"advantage filtering on): {train_s:.0f} s including compilation. Four iterations "
+        "show the loop end to end; they do not make a driver (see the learned policy below "
+        "and `bench/drive/learn_curve.py` for a learning curve)."
+    )
+    report.table(["iteration", *keys], [[r["step"], *(r.get(k) for k in keys)] for r in recs])
+
+    policy, which = run.artefacts / "policy", "the short run above (barely trained)"
+    if PRETRAINED.exists():
+        meta = json.loads(PRETRAINED.with_suffix(".json").read_text()).get("meta", {})
+        policy = PRETRAINED
+        which = (f"the packaged `easy` policy ({meta.get('agent_steps', 0) / 1e6:.1f} M "
+                 f"training agent-steps; reproduce: `{meta.get('command', '?')}`)")  # fmt: skip
+    t0 = time.perf_counter()
+    _, gif = render_rollout(workdir / "learned", "town", steps=60, agents=12, seed=SEED,
+                            every=2, policy=policy)  # fmt: skip
+    report.text(
+        f"A learned policy driving every agent of the town (greedy actions): {which}. "
+        f"Rollout + GIF took {time.perf_counter() - t0:.1f} s."
+    )
+    report.image(gif, "Learned policy driving the town (one frame every 0.6 s).")
