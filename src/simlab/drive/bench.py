@@ -196,3 +196,114 @@ def run_suite(
         policy="uniform random actions",
         cases=cases,
     )
+
+
+def profile_step(worlds: int, agents: int, warm: int = 24, repeats: int = 5, seed: int = 0):
+    """Per-stage wall and CPU time (ms) of one simulator step at ``worlds`` × ``agents``.
+
+    The state is a realistic mid-episode one (``warm`` random-action steps after a reset).
+    Every stage is jitted on its own, takes its inputs as materialised arrays and is timed
+    as the median of ``repeats`` calls after a warm-up (compiles excluded); stages fused
+    inside the full step may cost less than alone, so the stage sum is an upper bound.
+    Also returns the full step with and without observations and XLA's cost analysis
+    (flops, bytes accessed) of both."""
+    import statistics
+
+    import jax
+    import jax.numpy as jnp
+
+    from simlab.drive import env, observe, rng, scenario
+    from simlab.drive.config import EnvConfig
+    from simlab.drive.dynamics import action_jerks, bicycle_step
+    from simlab.drive.partners import select_partners
+    from simlab.drive.reward import reward_terms
+
+    bank = procedural_bank()
+    cfg = EnvConfig(n_agents=agents, random_agent_count=False)
+    step_sim = jax.jit(lambda s, a: env.step(bank, cfg, s, a, with_obs=False))
+    st = jax.jit(env.reset, static_argnums=(1, 3))(bank, cfg, jax.random.key(seed), worlds)
+    act = lambda t: rng.randint(rng.fold_in(jnp.uint32(seed), t), (worlds, agents), 0, 12)  # noqa: E731
+    for t in range(warm):
+        st = step_sim(st, act(t))[0]
+    actions = act(warm)
+    out = {}
+
+    def timed(name, fn, *args):
+        f = jax.jit(fn)
+        res = f(*args)
+        jax.block_until_ready(res)
+        walls, cpus = [], []
+        for _ in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            jax.block_until_ready(f(*args))
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+        out[name] = dict(
+            wall_ms=round(1e3 * statistics.median(walls), 2),
+            cpu_ms=round(1e3 * statistics.median(cpus), 2),
+        )
+        return res
+
+    def dyn(s, a):
+        j_long, j_lat = action_jerks(a)
+        return bicycle_step(
+            s.x, s.y, s.psi, s.v, s.a_long, s.a_lat, s.phi, j_long, j_lat, s.l_wb,
+            s.c_throttle, s.c_steer, s.c_acc, s.c_vel, cfg.dt,
+        )  # fmt: skip
+
+    x, y, psi, v, al, at, _phi, _dist = timed("dynamics", dyn, st, actions)
+    assoc = timed(
+        "lane_association",
+        lambda s, x, y, p: scenario.associate(bank, s.map_id[:, None], x, y, s.z, p, s.quad),
+        st, x, y, psi,
+    )  # fmt: skip
+    new = dict(x=x, y=y, z=assoc["lane_z"], psi=psi)
+    timed("collisions", lambda s, n: env.collisions(cfg, s, n), st, new)
+    timed("events_all", lambda s, n: env.events(bank, cfg, s, n), st, new)
+
+    def rew(s, v, al, at, he, off):
+        z = jnp.zeros_like(s.present)
+        return reward_terms(s.coef, z, z, z, z, v, al, at, v, he, off, cfg.dt)
+
+    timed("rewards", rew, st, v, al, at, assoc["heading_error"], assoc["offset"])
+    key = jnp.uint32(seed + 7)
+    few = jnp.zeros((worlds,), bool).at[0].set(True)
+    timed("reset_1_world", lambda s: env._reset_worlds(bank, cfg, s, few, key), st)
+    timed("refill", lambda s: env._refill(bank, cfg, s, key), st)
+    timed("step_sim", lambda s, a: env.step(bank, cfg, s, a, with_obs=False), st, actions)
+
+    e = lambda s: observe._Ego(cfg, s)  # noqa: E731
+    fr = lambda s: scenario.quad_frame(bank, s.quad, s.x, s.y, s.psi)  # noqa: E731
+    timed("obs_ego", lambda s: observe.ego_block(bank, s, fr(s)), st)
+    goals = timed("obs_goals", lambda s: observe.goal_block(bank, cfg, s, e(s), fr(s)), st)
+    timed("obs_coef", observe.coef_block, st)
+    timed(
+        "obs_lanes", lambda s, g: observe.lane_block(bank, cfg, e(s), g[1], g[2], g[3]), st, goals
+    )
+    timed("obs_boundary", lambda s: observe.boundary_block(bank, cfg, e(s)), st)
+    timed("obs_stops", lambda s: observe.stop_block(bank, cfg, s, e(s)), st)
+    part = timed(
+        "obs_partner_select",
+        lambda s: select_partners(s.x, s.y, s.present, cfg.n_partners, cfg.obs_radius),
+        st,
+    )
+    timed("obs_agents", lambda s, p: observe.agent_block(cfg, s, e(s), p), st, part)
+    timed("observe", lambda s: observe.observe(bank, cfg, s), st)
+    timed("step_obs", lambda s, a: env.step(bank, cfg, s, a), st, actions)
+
+    cost = {}
+    for name, wo in (("step_sim", False), ("step_obs", True)):
+        lowered = jax.jit(lambda s, a, wo=wo: env.step(bank, cfg, s, a, with_obs=wo)).lower(
+            st, actions
+        )
+        ca = lowered.compile().cost_analysis()
+        ca = ca[0] if isinstance(ca, list) else ca
+        cost[name] = {k: float(ca[k]) for k in ("flops", "bytes accessed") if k in ca}
+    return dict(
+        worlds=worlds,
+        agents=agents,
+        active=int(jnp.sum(st.active)),
+        stages=out,
+        cost=cost,
+        load_avg_1min=round(os.getloadavg()[0], 2),
+    )

@@ -27,6 +27,7 @@ from stored states sees exactly what the actor saw. Blind agents see no partners
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from simlab.drive import rng, trig
@@ -53,32 +54,83 @@ def _ego_frame(px, py, x, y, c, s):
     return c * dx + s * dy, -s * dx + c * dy
 
 
-def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key=None) -> dict:
-    """Observation blocks (see module doc) for every slot; ``active`` [W, A] marks real ones.
+def _materialise(x, token):
+    """x unchanged, but computed once and stored rather than fused into its consumers.
 
-    partners: optional [W, A, n_partners] indices from ``select_partners`` (recomputed when
-    omitted); key: optional PRNG key mixed into the dropout/noise seed (default: the
-    state's key alone)."""
-    w, a = state.x.shape
-    m = state.map_id[:, None]
-    x, y, z, psi = state.x, state.y, state.z, state.psi
-    s, c = trig.sincos(psi)
-    ex = lambda v: v[..., None]  # noqa: E731
-    seed = state.key if key is None else rng.fold_in(state.key, rng.from_key(key))
-    wi = jnp.arange(w, dtype=jnp.int32)[:, None]
-    ai = jnp.arange(a, dtype=jnp.int32)[None, :]
-    agent_id = wi * a + ai  # [W, A]
+    XLA's CPU loop fusion evaluates a fused producer once per element of the consumer, so
+    per-agent values (trig of the heading, hashes) feeding a [W, A, K, F] block would be
+    recomputed K·F times, and per-row masks F times. ``optimization_barrier`` does not stop
+    this on CPU (it is removed before fusion), but a conditional's result is always stored:
+    ``token`` is an integer converted to float32, so always finite (the compiler does not
+    prove it): the identity branch is the one taken, and the other only exists."""
+    zeros = lambda v: jax.tree_util.tree_map(jnp.zeros_like, v)  # noqa: E731
+    return jax.lax.cond(jnp.isfinite(token), lambda v: v, zeros, x)
 
-    # --- ego -------------------------------------------------------------------------------
-    fr = quad_frame(bank, state.quad, x, y, psi)
-    ego = jnp.stack(
+
+_MAX_CONCAT = 8  # XLA's CPU fusion leaves a concatenate of more operands unfused
+
+
+def _stack(cols: list) -> jnp.ndarray:
+    """``jnp.stack(cols, -1)`` built so that XLA fuses it with its producers and consumers.
+
+    A concatenate of more than ``_MAX_CONCAT`` operands is not fused on CPU: each column is
+    stored, copied into the stack and the stack read again (4x the block's memory traffic).
+    Groups of at most ``_MAX_CONCAT`` columns, zero-padded to the full width and summed,
+    give the same values (x + 0 = x) as one fused loop."""
+    if len(cols) <= _MAX_CONCAT:
+        return jnp.stack(cols, -1)
+    n, out, start = len(cols), None, 0
+    nd = jnp.ndim(cols[0]) + 1
+    while start < n:
+        group = cols[start : start + _MAX_CONCAT]
+        pad = [(0, 0)] * (nd - 1) + [(start, n - start - len(group))]
+        part = jnp.pad(jnp.stack(group, -1), pad)
+        out = part if out is None else out + part
+        start += len(group)
+    return out
+
+
+class _Ego:
+    """Per-agent quantities every block shares: pose, heading cos/sin, seeds and ids."""
+
+    def __init__(self, cfg: EnvConfig, state: WorldState, key=None):
+        w, a = state.x.shape
+        self.w, self.a = w, a
+        self.m = state.map_id[:, None]
+        self.x, self.y, self.z, self.psi = state.x, state.y, state.z, state.psi
+        self.seed = state.key if key is None else rng.fold_in(state.key, rng.from_key(key))
+        wi = jnp.arange(w, dtype=jnp.int32)[:, None]
+        ai = jnp.arange(a, dtype=jnp.int32)[None, :]
+        self.agent_id = wi * a + ai  # [W, A]
+        # per-agent values are materialised once: fused into a [W, A, K, F] block, they
+        # would be recomputed for every row and column (measured: trig and hashes of the
+        # ego, 480 times per agent in the boundary block)
+        self.token = state.step[0].astype(f32)  # an int as a float: finite (``_materialise``)
+        self.s, self.c, self.agent_hash = _materialise(
+            (*trig.sincos(state.psi), rng.hash_state(self.seed, self.agent_id)), self.token
+        )
+        self.xy = jnp.stack([state.x, state.y], -1)
+
+    def frame(self, px, py):
+        """Points (px, py) [W, A, ...] in each agent's frame."""
+        e = lambda v: v.reshape(v.shape + (1,) * (px.ndim - 2))  # noqa: E731
+        return _ego_frame(px, py, e(self.x), e(self.y), e(self.c), e(self.s))
+
+
+def ego_block(bank: MapBank, state: WorldState, fr: dict) -> jnp.ndarray:
+    """``ego`` [W, A, 14] from the agent's lane frame ``fr`` (``quad_frame``)."""
+    return jnp.stack(
         [fr["offset"] / 5, fr["heading_error"], fr["curvature"] * 10, state.v / 30,
          fr["speed_limit"] / 30, state.phi, state.a_long / 5, state.a_lat / 4, state.c_acc,
          state.c_throttle, state.c_steer, state.c_vel, state.length / 7, state.width / 3],
         -1,
     )  # fmt: skip
 
-    # --- goals -----------------------------------------------------------------------------
+
+def goal_block(bank: MapBank, cfg: EnvConfig, state: WorldState, e: _Ego, fr: dict):
+    """(``goals`` [W, A, G, 6], current target lane [W, A], its s [W, A], route distance of
+    the ego to it [W, A] (m))."""
+    ex = lambda v: v[..., None]  # noqa: E731
     g = cfg.n_goals
     k = state.goal_idx[..., None] + jnp.arange(g)[None, None]  # [W, A, G]
     valid_g = k < state.n_targets[..., None]
@@ -89,65 +141,78 @@ def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key
     prev_lane = jnp.concatenate([fr["lane"][..., None], glane[..., :-1]], -1)
     prev_s = jnp.concatenate([fr["s"][..., None], gs[..., :-1]], -1)
     legs = jnp.where(valid_g, route_distance(bank, prev_lane, prev_s, glane, gs), 0.0)
-    gx, gy = _ego_frame(gxyz[..., 0], gxyz[..., 1], ex(x), ex(y), ex(c), ex(s))
+    gx, gy = e.frame(gxyz[..., 0], gxyz[..., 1])
     goals = jnp.stack(
-        [gx / 100, gy / 100, (gxyz[..., 2] - ex(z)) / 10,
+        [gx / 100, gy / 100, (gxyz[..., 2] - ex(e.z)) / 10,
          (k == state.n_targets[..., None] - 1).astype(f32), jnp.cumsum(legs, -1) / 1000,
          valid_g.astype(f32)], -1,
     ) * valid_g[..., None]  # fmt: skip
-    cur_lane, cur_s = glane[..., 0], gs[..., 0]
-    ego_route = legs[..., 0]
+    return goals, glane[..., 0], gs[..., 0], legs[..., 0]
 
-    # --- own conditioning --------------------------------------------------------------------
+
+def coef_block(state: WorldState) -> jnp.ndarray:
+    """``coef`` [W, A, N_REWARD]: own reward coefficients scaled to [0, 1]."""
     lo = jnp.asarray([r[0] for r in REWARD_RANGES.values()], f32)
     hi = jnp.asarray([r[1] for r in REWARD_RANGES.values()], f32)
-    coef = (state.coef - lo) / (hi - lo)
+    return (state.coef - lo) / (hi - lo)
 
-    xy = jnp.stack([x, y], -1)
-    # --- lanes -----------------------------------------------------------------------------
-    cand = cell_candidates(bank.lane_grid, m, xy)  # [W, A, K]
+
+def lane_block(bank: MapBank, cfg: EnvConfig, e: _Ego, cur_lane, cur_s, ego_route):
+    """``lanes`` [W, A, n_lanes, 10]; cur_lane, cur_s, ego_route [W, A] from ``goal_block``."""
+    ex = lambda v: v[..., None]  # noqa: E731
+    cand = cell_candidates(bank.lane_grid, e.m, e.xy)  # [W, A, K]
     cid = jnp.maximum(cand, 0)
     st, en = bank.r_start[cid], bank.r_end[cid]
-    sx, sy = _ego_frame(st[..., 0], st[..., 1], ex(x), ex(y), ex(c), ex(s))
-    tx, ty = _ego_frame(en[..., 0], en[..., 1], ex(x), ex(y), ex(c), ex(s))
+    sx, sy = e.frame(st[..., 0], st[..., 1])
+    tx, ty = e.frame(en[..., 0], en[..., 1])
     mid2 = (0.5 * (sx + tx)) ** 2 + (0.5 * (sy + ty)) ** 2
     valid_l = (cand >= 0) & (mid2 <= cfg.obs_radius**2)
     if cfg.training and cfg.lane_dropout > 0:
-        keep = rng.hash_uniform(seed, ex(agent_id), jnp.arange(cand.shape[-1]), 11)
+        keep = rng.hash_uniform(ex(e.agent_hash), jnp.arange(cand.shape[-1]), 11)
         valid_l &= keep >= cfg.lane_dropout
     rd = route_distance(bank, bank.r_lane[cid], bank.r_s[cid], ex(cur_lane), ex(cur_s))
-    lanes = jnp.stack(
-        [sx / 100, sy / 100, tx / 100, ty / 100, (st[..., 2] - ex(z)) / 10,
+    valid_l, rd = _materialise((valid_l, rd), e.token)
+    lanes = _stack(
+        [sx / 100, sy / 100, tx / 100, ty / 100, (st[..., 2] - ex(e.z)) / 10,
          bank.r_width[cid] / 5, bank.r_speed[cid] / 30, rd / 1000, (rd - ex(ego_route)) / 1000,
-         valid_l.astype(f32)], -1,
+         valid_l.astype(f32)],
     ) * valid_l[..., None]  # fmt: skip
-    lanes = lanes[..., : cfg.n_lanes, :]
+    return lanes[..., : cfg.n_lanes, :]
 
-    # --- boundary ----------------------------------------------------------------------------
-    cand = cell_candidates(bank.boundary_grid, m, xy)
+
+def boundary_block(bank: MapBank, cfg: EnvConfig, e: _Ego) -> jnp.ndarray:
+    """``boundary`` [W, A, n_boundary, 6]."""
+    ex = lambda v: v[..., None]  # noqa: E731
+    cand = cell_candidates(bank.boundary_grid, e.m, e.xy)
     cid = jnp.maximum(cand, 0)
     bxy, bd = bank.b_xy[cid], bank.b_dir[cid]
-    bx, by = _ego_frame(bxy[..., 0], bxy[..., 1], ex(x), ex(y), ex(c), ex(s))
+    bx, by = e.frame(bxy[..., 0], bxy[..., 1])
     valid_b = (cand >= 0) & (bx * bx + by * by <= cfg.obs_radius**2)
     if cfg.training and cfg.boundary_dropout > 0:
-        keep = rng.hash_uniform(seed, ex(agent_id), jnp.arange(cand.shape[-1]), 13)
+        keep = rng.hash_uniform(ex(e.agent_hash), jnp.arange(cand.shape[-1]), 13)
         valid_b &= keep >= cfg.boundary_dropout
-    bcos = bd[..., 0] * ex(c) + bd[..., 1] * ex(s)
-    bsin = -bd[..., 0] * ex(s) + bd[..., 1] * ex(c)
+    valid_b = _materialise(valid_b, e.token)
+    c, s = ex(e.c), ex(e.s)
+    bcos = bd[..., 0] * c + bd[..., 1] * s
+    bsin = -bd[..., 0] * s + bd[..., 1] * c
     boundary = (
         jnp.stack(
-            [bx / 100, by / 100, bcos, bsin, (bank.b_z[cid] - ex(z)) / 10, valid_b.astype(f32)], -1
+            [bx / 100, by / 100, bcos, bsin, (bank.b_z[cid] - ex(e.z)) / 10, valid_b.astype(f32)],
+            -1,
         )
         * valid_b[..., None]
     )
-    boundary = boundary[..., : cfg.n_boundary, :]
+    return boundary[..., : cfg.n_boundary, :]
 
-    # --- stop lines and lights ---------------------------------------------------------------
-    cand = cell_candidates(bank.stop_grid, m, xy)  # [W, A, 8]
+
+def stop_block(bank: MapBank, cfg: EnvConfig, state: WorldState, e: _Ego) -> jnp.ndarray:
+    """``stops`` [W, A, n_stops, 11]."""
+    ex = lambda v: v[..., None]  # noqa: E731
+    cand = cell_candidates(bank.stop_grid, e.m, e.xy)  # [W, A, 8]
     cid = jnp.maximum(cand, 0)
     sa, sb = bank.s_a[cid], bank.s_b[cid]
     lx, ly = (sa - sb)[..., 1], -(sa - sb)[..., 0]  # lane direction at the stop line
-    ok = (cand >= 0) & (lx * ex(c) + ly * ex(s) > 0)
+    ok = (cand >= 0) & (lx * ex(e.c) + ly * ex(e.s) > 0)
     rank = jnp.cumsum(ok, -1) - 1
     picks = [jnp.argmax(ok & (rank == i), -1) for i in range(cfg.n_stops)]
     pick = jnp.stack(picks, -1)
@@ -155,47 +220,60 @@ def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key
     has = jnp.arange(cfg.n_stops) < jnp.sum(ok, -1, keepdims=True)
     sid = jnp.where(has, jnp.take_along_axis(cand, pick, -1), -1)
     sidc = jnp.maximum(sid, 0)
-    light = stop_states(bank, cfg, state, sid)
-    ax_, ay_ = _ego_frame(
-        bank.s_a[sidc][..., 0], bank.s_a[sidc][..., 1], ex(x), ex(y), ex(c), ex(s)
-    )
-    bx_, by_ = _ego_frame(
-        bank.s_b[sidc][..., 0], bank.s_b[sidc][..., 1], ex(x), ex(y), ex(c), ex(s)
-    )
+    light, has, sidc = _materialise((stop_states(bank, cfg, state, sid), has, sidc), e.token)
+    ax_, ay_ = e.frame(bank.s_a[sidc][..., 0], bank.s_a[sidc][..., 1])
+    bx_, by_ = e.frame(bank.s_b[sidc][..., 0], bank.s_b[sidc][..., 1])
     onehot = (light[..., None] == jnp.arange(4)[None, None, None]).astype(f32)
-    stops = jnp.concatenate(
+    return jnp.concatenate(
         [jnp.stack([ax_ / 100, ay_ / 100, bx_ / 100, by_ / 100,
-                    (bank.s_z[sidc] - ex(z)) / 10, (bank.s_junc[sidc] >= 0).astype(f32)], -1),
+                    (bank.s_z[sidc] - ex(e.z)) / 10, (bank.s_junc[sidc] >= 0).astype(f32)], -1),
          onehot, has[..., None].astype(f32)], -1,
     ) * has[..., None]  # fmt: skip
 
-    # --- other agents ------------------------------------------------------------------------
-    if partners is None:
-        partners = select_partners(x, y, state.present, cfg.n_partners, cfg.obs_radius)
+
+def agent_block(cfg: EnvConfig, state: WorldState, e: _Ego, partners) -> jnp.ndarray:
+    """``agents`` [W, A, n_partners, 10] from partner indices [W, A, n_partners]."""
+    ex = lambda v: v[..., None]  # noqa: E731
+    w = e.w
     pid = jnp.maximum(partners, 0)
     gat = lambda v: jnp.take_along_axis(v, pid.reshape(w, -1), 1).reshape(pid.shape)  # noqa: E731
     valid_a = (partners >= 0) & ~ex(state.blind)
     slot = jnp.arange(partners.shape[-1])
     sc = cfg.noise_scale
-    px = gat(x) + sc * cfg.sigma_pos * _normal(seed, ex(agent_id), slot, 21)
-    py = gat(y) + sc * cfg.sigma_pos * _normal(seed, ex(agent_id), slot, 22)
-    pp = gat(psi) + sc * cfg.sigma_psi * _normal(seed, ex(agent_id), slot, 23)
-    pv = gat(state.v) + sc * cfg.sigma_v * _normal(seed, ex(agent_id), slot, 24)
-    rx, ry = _ego_frame(px, py, ex(x), ex(y), ex(c), ex(s))
-    dpsi = pp - ex(psi)
+    h = ex(e.agent_hash)  # = hash_state(seed, agent_id): the same draws as (seed, id, ...)
+    px = gat(e.x) + sc * cfg.sigma_pos * _normal(h, slot, 21)
+    py = gat(e.y) + sc * cfg.sigma_pos * _normal(h, slot, 22)
+    pp = gat(e.psi) + sc * cfg.sigma_psi * _normal(h, slot, 23)
+    pv = gat(state.v) + sc * cfg.sigma_v * _normal(h, slot, 24)
+    rx, ry = e.frame(px, py)
+    dpsi = pp - ex(e.psi)
     sin_d, cos_d = trig.sincos(dpsi)
-    agents = jnp.stack(
-        [rx / 100, ry / 100, (gat(z) - ex(z)) / 10, cos_d, sin_d,
+    rx, ry, sin_d, cos_d, pv, valid_a = _materialise((rx, ry, sin_d, cos_d, pv, valid_a), e.token)
+    return _stack(
+        [rx / 100, ry / 100, (gat(e.z) - ex(e.z)) / 10, cos_d, sin_d,
          pv * cos_d / 30, pv * sin_d / 30, gat(state.length) / 7,
-         gat(state.width) / 3, valid_a.astype(f32)], -1,
+         gat(state.width) / 3, valid_a.astype(f32)],
     ) * valid_a[..., None]  # fmt: skip
+
+
+def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key=None) -> dict:
+    """Observation blocks (see module doc) for every slot; ``active`` [W, A] marks real ones.
+
+    partners: optional [W, A, n_partners] indices from ``select_partners`` (recomputed when
+    omitted); key: optional PRNG key mixed into the dropout/noise seed (default: the
+    state's key alone)."""
+    e = _Ego(cfg, state, key)
+    fr = quad_frame(bank, state.quad, e.x, e.y, e.psi)
+    goals, cur_lane, cur_s, ego_route = goal_block(bank, cfg, state, e, fr)
+    if partners is None:
+        partners = select_partners(e.x, e.y, state.present, cfg.n_partners, cfg.obs_radius)
     return dict(
-        ego=ego.astype(f32),
+        ego=ego_block(bank, state, fr).astype(f32),
         goals=goals.astype(f32),
-        coef=coef.astype(f32),
-        lanes=lanes.astype(f32),
-        boundary=boundary.astype(f32),
-        stops=stops.astype(f32),
-        agents=agents.astype(f32),
+        coef=coef_block(state).astype(f32),
+        lanes=lane_block(bank, cfg, e, cur_lane, cur_s, ego_route).astype(f32),
+        boundary=boundary_block(bank, cfg, e).astype(f32),
+        stops=stop_block(bank, cfg, state, e).astype(f32),
+        agents=agent_block(cfg, state, e, partners).astype(f32),
         active=state.active,
     )

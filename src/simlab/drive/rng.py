@@ -15,7 +15,10 @@ import math
 import jax
 import jax.numpy as jnp
 
-__all__ = ["bernoulli", "fold_in", "from_key", "hash_uniform", "randint", "split", "uniform"]
+__all__ = [
+    "bernoulli", "fold_in", "from_key", "hash_state", "hash_uniform", "randint", "split",
+    "uniform",
+]  # fmt: skip
 
 u32, f32 = jnp.uint32, jnp.float32
 _GOLD = 0x9E3779B9
@@ -78,10 +81,18 @@ def randint(key, shape, lo, hi) -> jnp.ndarray:
     return jnp.minimum(r, hi - 1)
 
 
-def hash_uniform(seed, *idx) -> jnp.ndarray:
-    """Uniform [0, 1) floats from a counter hash of a uint32 seed and integer index arrays
-    (broadcast together): stateless, so a stored state can redraw the same numbers."""
+def hash_state(seed, *idx) -> jnp.ndarray:
+    """The uint32 hash of a seed and integer index arrays (broadcast together) that
+    ``hash_uniform`` converts: ``hash_uniform(hash_state(seed, *a), *b)`` equals
+    ``hash_uniform(seed, *a, *b)`` bit for bit, so a per-agent prefix can be computed once
+    (and materialised) instead of once per row."""
     h = jnp.asarray(seed, u32)
     for i in idx:
         h = _mix(h ^ (jnp.asarray(i).astype(u32) + u32(_GOLD) + (h << 6) + (h >> 2)))
-    return (h >> 8).astype(f32) * f32(1.0 / (1 << 24))
+    return h
+
+
+def hash_uniform(seed, *idx) -> jnp.ndarray:
+    """Uniform [0, 1) floats from a counter hash of a uint32 seed and integer index arrays
+    (broadcast together): stateless, so a stored state can redraw the same numbers."""
+    return (hash_state(seed, *idx) >> 8).astype(f32) * f32(1.0 / (1 << 24))
