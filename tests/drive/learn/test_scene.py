@@ -8,6 +8,7 @@ pytest.importorskip("simlab.drive.env")
 
 from simlab.core.errors import ConfigError
 from simlab.drive.learn.scene import Scene, SceneLane, ScenePolicy
+from simlab.drive.learn.simenv import ROUTE_UNIT
 
 
 def road(shift=(0.0, 0.0)):
@@ -55,7 +56,8 @@ def test_scene_observation_is_ego_centric_and_frame_free(policy):
     goal = a["goals"].x[0, 0]
     np.testing.assert_allclose(goal[:2] * 100, [130.0 * np.cos(0.02), -130.0 * np.sin(0.02)],
                                atol=0.5)  # fmt: skip
-    np.testing.assert_allclose(goal[4] * 1000, 130.0, atol=1.0)  # route distance along the lane
+    # route distance along the lane, in the policy's ROUTE_UNIT km
+    np.testing.assert_allclose(goal[4] * ROUTE_UNIT * 1000, 130.0, atol=1.0)
 
 
 def test_act_moves_the_pose_by_the_bicycle_model_in_any_frame(policy):

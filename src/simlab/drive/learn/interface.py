@@ -7,7 +7,7 @@ computes the same logits and value as the JAX network from NumPy observation blo
 (vectors ``[..., F]``; sets as ``(x [..., N, F], valid [..., N])`` pairs or ``SetBlock``s),
 and ``act(obs, deterministic=True)`` returns action indices with their jerks (m/s³).
 
-Observation blocks are those of ``simenv.to_blocks`` (route distances clipped). The
+Observation blocks are those of ``simenv.to_blocks`` (route distances clipped, in 100 m). The
 ``Scene`` → ``Control`` side of §11 (lane polylines, agents and goals in any frame) is
 ``simlab.drive.learn.scene.ScenePolicy``, built on this class.
 """
