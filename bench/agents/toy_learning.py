@@ -6,7 +6,7 @@ For each seed, the exact recipes of the two learning tests (tiny-random model, o
 thread): the LoRA bandit (5 iterations, lr 1e-2) and the full-fine-tuning two-turn lookup
 (16 iterations, lr 3e-3, success measured on 16 held-out tasks × 4 samples), plus the same
 runs with lr = 0 as a control (which must stay where they started). Reports success before
-and after per seed and how many seeds pass the tests' thresholds (bandit > 0.85, lookup > 0.8).
+and after per seed and how many seeds pass the tests' thresholds (bandit > 0.85, lookup > 0.75).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     out: dict = {"seeds": args.seeds}
-    recipes = (("bandit_lora", bandit, 1e-2, 0.85), ("lookup_full", lookup, 3e-3, 0.8))
+    recipes = (("bandit_lora", bandit, 1e-2, 0.85), ("lookup_full", lookup, 3e-3, 0.75))
     for name, fn, lr, thr in recipes:
         runs = [fn(s, lr) for s in range(args.seeds)]
         control = [fn(s, 0.0) for s in range(min(3, args.seeds))]
