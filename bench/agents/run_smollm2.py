@@ -22,9 +22,9 @@ from its last iteration's checkpoint):
 5. ``eval_loop.json`` and ``result.json``: the SFT+LOOP policy, the summary (rewards, TGC/SGC,
    tokens/s of rollouts and training, peak RSS vs parameter bytes, load average).
 
-Evaluation subsets (fixed, stated in the result): every ``--eval-stride``-th difficulty-1 task
-of ``dev`` and of ``test_normal`` (scenarios never seen in training), at most ``--eval-tasks``
-each; both splits are decoded greedily as one batch.
+Evaluation subsets (fixed, stated in the result): the first ``--eval-tasks`` difficulty-1 tasks
+of ``dev`` and of ``test_normal`` (scenarios never seen in training) taken one variant per
+scenario in turn; both splits are decoded greedily as one batch.
 Mean reward (fraction of tests passed) is reported beside TGC/SGC, which are near 0 at 135M.
 """
 
@@ -72,6 +72,20 @@ def summarise(eps: list[dict]) -> dict:
     }
 
 
+def by_scenario_round_robin(tasks: list) -> list:
+    """Tasks reordered as variant 0 of every scenario, then variant 1, ... (load order puts a
+    scenario's variants side by side, so a prefix of it can cover a single scenario)."""
+    by: dict[str, list] = {}
+    for task in tasks:
+        by.setdefault(task.scenario.name, []).append(task)
+    return [
+        g[i]
+        for i in range(max(map(len, by.values()), default=0))
+        for g in by.values()
+        if i < len(g)
+    ]
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -103,13 +117,6 @@ def main() -> None:
     ap.add_argument("--tasks-per-iter", type=int, default=3)
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--eval-tasks", type=int, default=12, help="per split (difficulty 1)")
-    ap.add_argument(
-        "--eval-stride",
-        type=int,
-        default=2,
-        help="every n-th difficulty-1 task in load order (variants of a scenario are adjacent in "
-        "that order, so a small --eval-tasks can cover a single scenario)",
-    )
     ap.add_argument("--dev-every", type=int, default=0)
     ap.add_argument("--max-turns", type=int, default=8)
     ap.add_argument("--max-new-tokens", type=int, default=80)
@@ -177,7 +184,7 @@ def main() -> None:
 
     train_pool = world_tasks("train", seed=0, max_difficulty=1)
     evalsets = {
-        s: world_tasks(s, seed=0, max_difficulty=1)[: args.eval_tasks]
+        s: by_scenario_round_robin(world_tasks(s, seed=0, max_difficulty=1))[: args.eval_tasks]
         for s in ("dev", "test_normal")
     }
     common = dict(max_turns=args.max_turns, max_new_tokens=args.max_new_tokens, bf16=bf16)
@@ -227,13 +234,8 @@ def main() -> None:
         policy.load_trainable_state(torch.load(sft_path))
         sft_info = json.loads((out / "sft.json").read_text())
     else:
-        # Round-robin over scenarios (variant 0 of every scenario first), so a small SFT set
-        # still covers every training scenario.
-        by: dict[str, list] = {}
-        for task in train_pool:
-            by.setdefault(task.scenario.name, []).append(task)
-        rr = [g[i] for i in range(max(map(len, by.values()))) for g in by.values() if i < len(g)]
-        sft_tasks = rr[: args.sft_tasks]
+        # Variant 0 of every scenario first, so a small SFT set still covers every scenario.
+        sft_tasks = by_scenario_round_robin(train_pool)[: args.sft_tasks]
         t = time.time()
         # The ground truth may need more turns than the rollout budget; replay it in full.
         convs = [
