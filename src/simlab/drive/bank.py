@@ -17,7 +17,15 @@ import numpy as np
 
 from simlab.drive.mapdata import MapData, Table
 
-__all__ = ["Grid", "MapBank", "cell_candidates", "make_bank", "raster_lookup", "route_distance"]
+__all__ = [
+    "Grid",
+    "MapBank",
+    "cell_candidates",
+    "cell_row",
+    "make_bank",
+    "raster_lookup",
+    "route_distance",
+]
 
 f32, i32 = jnp.float32, jnp.int32
 
@@ -52,6 +60,7 @@ class MapBank(eqx.Module):
     q_s0: jnp.ndarray  # [Q]
     q_curv: jnp.ndarray  # [Q]
     q_speed: jnp.ndarray  # [Q]
+    q_pack: jnp.ndarray  # [Q, 8] p0 x, y, z, p1 z, unit direction x, y, length, width
     spawn_quads: jnp.ndarray  # [sum n_spawn]
     spawn_off: jnp.ndarray  # [M]
     spawn_count: jnp.ndarray  # [M]
@@ -88,6 +97,16 @@ class MapBank(eqx.Module):
     max_stops: int = eqx.field(static=True)
     max_junctions: int = eqx.field(static=True)
     max_groups: int = eqx.field(static=True)
+
+
+def _quad_pack(p0, p1, width) -> np.ndarray:
+    """[Q, 8] float32 rows (p0 x, y, z, p1 z, ux, uy, len, width) for lane association:
+    the direction is normalised here, once, in IEEE float32 (the same operations
+    ``scenario.associate`` did per candidate and step)."""
+    p0, p1, width = (np.asarray(v, np.float32) for v in (p0, p1, width))
+    ux, uy = p1[:, 0] - p0[:, 0], p1[:, 1] - p0[:, 1]
+    ln = np.maximum(np.sqrt(ux * ux + uy * uy), np.float32(1e-6))
+    return np.stack([p0[:, 0], p0[:, 1], p0[:, 2], p1[:, 2], ux / ln, uy / ln, ln, width], 1)
 
 
 def _grid(tables: list[Table], elem_off: list[int]) -> Grid:
@@ -134,6 +153,10 @@ def make_bank(maps: list[MapData]) -> MapBank:
     for i, m in enumerate(maps):
         junc_groups[i, : len(m.junc_groups)] = m.junc_groups
     raster_off = cum([m.raster.size for m in maps])
+    for m in maps:  # lookups rely on it (``scenario.associate`` scans a prefix of each list)
+        for t in (m.quad_table, m.boundary_table, m.lane_table, m.stop_table):
+            if np.any(np.diff((t.rows >= 0).astype(np.int8), axis=1) > 0):
+                raise ValueError("candidate lists must hold their valid ids first (-1 after)")
 
     def fa(x):
         return jnp.asarray(np.asarray(x, np.float32).reshape(np.shape(x)), f32)
@@ -157,6 +180,7 @@ def make_bank(maps: list[MapData]) -> MapBank:
         q_s0=fa(cat("q_s0")),
         q_curv=fa(cat("q_curv")),
         q_speed=fa(cat("q_speed")),
+        q_pack=fa(_quad_pack(cat2("q_p0", 3), cat2("q_p1", 3), cat("q_width"))),
         spawn_quads=ia(cat("spawn_quads", quad_off)),
         spawn_off=ia(cum([len(m.spawn_quads) for m in maps])),
         spawn_count=ia([len(m.spawn_quads) for m in maps]),
@@ -196,15 +220,20 @@ def make_bank(maps: list[MapData]) -> MapBank:
     )
 
 
-def cell_candidates(grid: Grid, map_id: jnp.ndarray, xy: jnp.ndarray) -> jnp.ndarray:
-    """Candidate ids [..., K] (-1 = none) of the cell under xy [..., 2] on map map_id [...].
-
-    Points outside a map's grid use the nearest border cell."""
+def cell_row(grid: Grid, map_id: jnp.ndarray, xy: jnp.ndarray) -> jnp.ndarray:
+    """Row [...] of ``grid.rows`` holding the candidates of the cell under xy [..., 2] on
+    map map_id [...]. Points outside a map's grid use the nearest border cell."""
     ix = jnp.floor((xy[..., 0] - grid.x0[map_id]) / grid.cell).astype(i32)
     iy = jnp.floor((xy[..., 1] - grid.y0[map_id]) / grid.cell).astype(i32)
     nx, ny = grid.nx[map_id], grid.ny[map_id]
     cell = grid.off[map_id] + jnp.clip(iy, 0, ny - 1) * nx + jnp.clip(ix, 0, nx - 1)
-    return grid.rows[grid.cell_row[cell]]
+    return grid.cell_row[cell]
+
+
+def cell_candidates(grid: Grid, map_id: jnp.ndarray, xy: jnp.ndarray) -> jnp.ndarray:
+    """Candidate ids [..., K] (-1 = none, valid ids first) of the cell under xy [..., 2] on
+    map map_id [...]. Points outside a map's grid use the nearest border cell."""
+    return grid.rows[cell_row(grid, map_id, xy)]
 
 
 def raster_lookup(bank: MapBank, map_id: jnp.ndarray, xy: jnp.ndarray) -> jnp.ndarray:
