@@ -9,11 +9,13 @@ What is counted: an agent-step is one transition of an *active* agent (spec §10
 throughput over alive slots); slot-steps (W·A·T) are reported beside it. With ``with_obs``
 every step also builds the full observation (spec §6) of every slot and stores it in the
 scan carry, as a rollout stores what its policy reads (a checksum of the last one is
-returned). It is not fed to a network (policy cost is the learner's, measured in
-``bench/drive/bench_ppo.py``). Consuming each observation by a checksum instead, as this
-benchmark did before, lets XLA fuse the blocks into the reductions without ever writing
-them, which no learner can do: it measured the old observe 10 % faster and the current one
-1.6x slower than when stored (1024 x 32).
+returned). The map bank is an argument of the jitted rollout, as in training (a closure
+constant would let XLA constant-fold gathers from it). The observation is not fed to a
+network (policy cost is the learner's, measured in ``bench/drive/bench_ppo.py``).
+Consuming each observation by a checksum instead, as this benchmark did before, lets XLA
+fuse the blocks into the reductions without ever writing them, which no learner can do: it
+measured the old observe 10 % faster and the current one 1.6x slower than when stored
+(1024 x 32).
 """
 
 from __future__ import annotations
@@ -56,14 +58,14 @@ def procedural_bank(seed: int = 0, n: int = 3):
     return make_bank([build_map(g) for g in procedural_graphs(seed, n)])
 
 
-def _rollout_fn(bank, cfg, worlds: int, agents: int, steps: int, with_obs: bool):
+def _rollout_fn(cfg, worlds: int, agents: int, steps: int, with_obs: bool):
     import jax
     import jax.numpy as jnp
 
     from simlab.drive import env, rng
     from simlab.drive.observe import observe
 
-    def roll(state, seed):
+    def roll(bank, state, seed):
         def observe_now(st):
             obs = observe(bank, cfg, st)
             return {k: v for k, v in obs.items() if k != "active"}
@@ -86,7 +88,7 @@ def _rollout_fn(bank, cfg, worlds: int, agents: int, steps: int, with_obs: bool)
         chk = sum(jnp.sum(v) for v in last.values()) if with_obs else jnp.float32(0.0)
         return state, n_act, chk
 
-    return jax.jit(roll, donate_argnums=0)
+    return jax.jit(roll, donate_argnums=1)
 
 
 def bench_sim(
@@ -117,16 +119,16 @@ def bench_sim(
     if devices > 1:  # worlds split across CPU devices (one per core); XLA partitions the step
         state = shard_worlds(state, worlds, devices)
     jax.block_until_ready(state)
-    fn = _rollout_fn(bank, cfg, worlds, agents, steps, with_obs)
+    fn = _rollout_fn(cfg, worlds, agents, steps, with_obs)
     t0 = time.perf_counter()
-    compiled = fn.lower(state, jax.numpy.uint32(seed)).compile()
+    compiled = fn.lower(bank, state, jax.numpy.uint32(seed)).compile()
     compile_s = time.perf_counter() - t0
-    state, n_act, chk = compiled(state, jax.numpy.uint32(seed))  # warm-up run
+    state, n_act, chk = compiled(bank, state, jax.numpy.uint32(seed))  # warm-up run
     jax.block_until_ready(n_act)
     best, n_best, cpu = float("inf"), 0, 0.0
     for r in range(repeats):
         t0, c0 = time.perf_counter(), time.process_time()
-        state, n_act, chk = compiled(state, jax.numpy.uint32(seed + 1 + r))
+        state, n_act, chk = compiled(bank, state, jax.numpy.uint32(seed + 1 + r))
         n_act = int(n_act)  # forces completion
         dt_run, cpu_run = time.perf_counter() - t0, time.process_time() - c0
         if dt_run < best:
@@ -233,16 +235,17 @@ def profile_step(worlds: int, agents: int, warm: int = 24, repeats: int = 5, see
 
     bank = procedural_bank()
     cfg = EnvConfig(n_agents=agents, random_agent_count=False)
-    step_sim = jax.jit(lambda s, a: env.step(bank, cfg, s, a, with_obs=False))
+    step_sim = jax.jit(lambda b, s, a: env.step(b, cfg, s, a, with_obs=False))
     st = jax.jit(env.reset, static_argnums=(1, 3))(bank, cfg, jax.random.key(seed), worlds)
     act = lambda t: rng.randint(rng.fold_in(jnp.uint32(seed), t), (worlds, agents), 0, 12)  # noqa: E731
     for t in range(warm):
-        st = step_sim(st, act(t))[0]
+        st = step_sim(bank, st, act(t))[0]
     actions = act(warm)
     out = {}
 
-    def timed(name, fn, *args):
+    def timed(name, fn, *args):  # fn(bank, *args): the bank is an argument, as in training
         f = jax.jit(fn)
+        args = (bank, *args)
         res = f(*args)
         jax.block_until_ready(res)
         walls, cpus = [], []
@@ -257,7 +260,7 @@ def profile_step(worlds: int, agents: int, warm: int = 24, repeats: int = 5, see
         )
         return res
 
-    def dyn(s, a):
+    def dyn(b, s, a):
         j_long, j_lat = action_jerks(a)
         return bicycle_step(
             s.x, s.y, s.psi, s.v, s.a_long, s.a_lat, s.phi, j_long, j_lat, s.l_wb,
@@ -267,47 +270,47 @@ def profile_step(worlds: int, agents: int, warm: int = 24, repeats: int = 5, see
     x, y, psi, v, al, at, _phi, _dist = timed("dynamics", dyn, st, actions)
     assoc = timed(
         "lane_association",
-        lambda s, x, y, p: scenario.associate(bank, s.map_id[:, None], x, y, s.z, p, s.quad),
+        lambda b, s, x, y, p: scenario.associate(b, s.map_id[:, None], x, y, s.z, p, s.quad),
         st, x, y, psi,
     )  # fmt: skip
     new = dict(x=x, y=y, z=assoc["lane_z"], psi=psi)
-    timed("collisions", lambda s, n: env.collisions(cfg, s, n), st, new)
-    timed("events_all", lambda s, n: env.events(bank, cfg, s, n), st, new)
+    timed("collisions", lambda b, s, n: env.collisions(cfg, s, n), st, new)
+    timed("events_all", lambda b, s, n: env.events(b, cfg, s, n), st, new)
 
-    def rew(s, v, al, at, he, off):
+    def rew(b, s, v, al, at, he, off):
         z = jnp.zeros_like(s.present)
         return reward_terms(s.coef, z, z, z, z, v, al, at, v, he, off, cfg.dt)
 
     timed("rewards", rew, st, v, al, at, assoc["heading_error"], assoc["offset"])
     key = jnp.uint32(seed + 7)
     few = jnp.zeros((worlds,), bool).at[0].set(True)
-    timed("reset_1_world", lambda s: env._reset_worlds(bank, cfg, s, few, key), st)
-    timed("refill", lambda s: env._refill(bank, cfg, s, key), st)
-    timed("step_sim", lambda s, a: env.step(bank, cfg, s, a, with_obs=False), st, actions)
+    timed("reset_1_world", lambda b, s: env._reset_worlds(b, cfg, s, few, key), st)
+    timed("refill", lambda b, s: env._refill(b, cfg, s, key), st)
+    timed("step_sim", lambda b, s, a: env.step(b, cfg, s, a, with_obs=False), st, actions)
 
     e = lambda s: observe._Ego(cfg, s)  # noqa: E731
-    fr = lambda s: scenario.quad_frame(bank, s.quad, s.x, s.y, s.psi)  # noqa: E731
-    timed("obs_ego", lambda s: observe.ego_block(bank, s, fr(s)), st)
-    goals = timed("obs_goals", lambda s: observe.goal_block(bank, cfg, s, e(s), fr(s)), st)
-    timed("obs_coef", observe.coef_block, st)
+    fr = lambda b, s: scenario.quad_frame(b, s.quad, s.x, s.y, s.psi)  # noqa: E731
+    timed("obs_ego", lambda b, s: observe.ego_block(b, s, fr(b, s)), st)
+    goals = timed("obs_goals", lambda b, s: observe.goal_block(b, cfg, s, e(s), fr(b, s)), st)
+    timed("obs_coef", lambda b, s: observe.coef_block(s), st)
     timed(
-        "obs_lanes", lambda s, g: observe.lane_block(bank, cfg, e(s), g[1], g[2], g[3]), st, goals
+        "obs_lanes", lambda b, s, g: observe.lane_block(b, cfg, e(s), g[1], g[2], g[3]), st, goals
     )
-    timed("obs_boundary", lambda s: observe.boundary_block(bank, cfg, e(s)), st)
-    timed("obs_stops", lambda s: observe.stop_block(bank, cfg, s, e(s)), st)
+    timed("obs_boundary", lambda b, s: observe.boundary_block(b, cfg, e(s)), st)
+    timed("obs_stops", lambda b, s: observe.stop_block(b, cfg, s, e(s)), st)
     part = timed(
         "obs_partner_select",
-        lambda s: select_partners(s.x, s.y, s.present, cfg.n_partners, cfg.obs_radius),
+        lambda b, s: select_partners(s.x, s.y, s.present, cfg.n_partners, cfg.obs_radius),
         st,
     )
-    timed("obs_agents", lambda s, p: observe.agent_block(cfg, s, e(s), p), st, part)
-    timed("observe", lambda s: observe.observe(bank, cfg, s), st)
-    timed("step_obs", lambda s, a: env.step(bank, cfg, s, a), st, actions)
+    timed("obs_agents", lambda b, s, p: observe.agent_block(cfg, s, e(s), p), st, part)
+    timed("observe", lambda b, s: observe.observe(b, cfg, s), st)
+    timed("step_obs", lambda b, s, a: env.step(b, cfg, s, a), st, actions)
 
     cost = {}
     for name, wo in (("step_sim", False), ("step_obs", True)):
-        lowered = jax.jit(lambda s, a, wo=wo: env.step(bank, cfg, s, a, with_obs=wo)).lower(
-            st, actions
+        lowered = jax.jit(lambda b, s, a, wo=wo: env.step(b, cfg, s, a, with_obs=wo)).lower(
+            bank, st, actions
         )
         ca = lowered.compile().cost_analysis()
         ca = ca[0] if isinstance(ca, list) else ca

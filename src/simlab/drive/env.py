@@ -37,7 +37,7 @@ from simlab.drive.geometry import (
     swept_collision_cs,
     swept_reach,
 )
-from simlab.drive.observe import observe
+from simlab.drive.observe import _materialise, observe
 from simlab.drive.reward import reward_terms
 from simlab.drive.scenario import (
     RED,
@@ -113,6 +113,7 @@ def _gather(v, idx):
 
 N_NEAR = 4  # per-agent narrow-phase slots of the collision pass (overflow handled exactly)
 OVER_BATCH = 64  # up to W·A/64 agents with more near partners get a row-wise narrow test
+NEAR_BATCH = 8  # up to W·A/8 agents with a near partner are gathered for the narrow test
 
 
 def events(bank: MapBank, cfg: EnvConfig, state: WorldState, new: dict):
@@ -153,8 +154,10 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
     Exact over all pairs, but cheap: a broad phase (``swept_reach``, a few flops per pair,
     [W, A, A] broadcasting, no gathers) keeps pairs that could meet; each agent runs the
     narrow test on its first ``N_NEAR`` such partners j > i (each pair once; a hit flags both
-    agents). Agents with more near partners are few: up to W·A/``OVER_BATCH`` of them are
-    gathered and tested against their whole world; beyond that every near pair is tested.
+    agents). Only a few agents have a near partner, so up to W·A/``NEAR_BATCH`` of them are
+    gathered for that test (all W·A·N_NEAR slots are tested when more have one). Agents
+    with more near partners are few: up to W·A/``OVER_BATCH`` of them are gathered and
+    tested against their whole world; beyond that every near pair is tested.
     So the result never depends on ``N_NEAR``."""
     w, a = state.x.shape
     ex, ey = (lambda v: v[:, :, None]), (lambda v: v[:, None, :])
@@ -168,11 +171,10 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
     dxy = jnp.hypot(ey(new["x"]) - ex(new["x"]), ey(new["y"]) - ex(new["y"]))
     level = jnp.abs(ey(new["z"]) - ex(new["z"])) <= cfg.slope_max * dxy + 1.0
     upper = jnp.arange(a)[None, :, None] < jnp.arange(a)[None, None, :]  # j > i
-    # barriers keep XLA from fusing the broad phase into each of the reductions that read it
-    # (it would recompute it once per argmax pass: measured 10x slower)
-    pair = jax.lax.optimization_barrier(
-        near & level & upper & ex(state.present) & ey(state.present)
-    )
+    # stored once (``observe._materialise``: optimization_barrier is stripped on CPU), else
+    # XLA fuses the broad phase into each of the argmax passes that read it and recomputes it
+    token = state.present[0, 0].astype(f32)  # a bool as a float: always finite
+    pair = _materialise(near & level & upper & ex(state.present) & ey(state.present), token)
 
     (s0, c0), (s1, c1) = trig.sincos(state.psi), trig.sincos(new["psi"])  # once per agent
     q0, q1 = (state.x, state.y, c0, s0), (new["x"], new["y"], c1, s1)
@@ -194,13 +196,38 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
         has = jnp.take_along_axis(rest, j[..., None], -1)[..., 0]
         cols.append(jnp.where(has, j, -1))
         rest = rest & (jnp.arange(a)[None, None, :] != j[..., None])
-    idx, rest = jax.lax.optimization_barrier((jnp.stack(cols, -1), rest))  # [W, A, k]
-    hit = narrow(ex, idx) & (idx >= 0)
+    idx, rest = _materialise((jnp.stack(cols, -1), rest), token)  # [W, A, k]
+    flat = lambda v: v.reshape(-1)  # noqa: E731
+    # partners' global slot ids (w·a: none; dropped by the scatters)
+    gidx = jnp.where(idx >= 0, jnp.arange(w, dtype=i32)[:, None, None] * a + idx, w * a)
+    busy = flat(idx[..., 0] >= 0)  # [W·A] agents with at least one near partner
+    cap_rows = max(1, -(-w * a // NEAR_BATCH))
+
+    def dense(_):
+        return narrow(ex, idx) & (idx >= 0), gidx
+
+    def compact(_):
+        # few agents have a near partner: gather them (and their partners) and test only
+        # those pairs, instead of all W·A·k slots
+        (rows,) = jnp.nonzero(busy, size=cap_rows, fill_value=w * a)
+        r = jnp.minimum(rows, w * a - 1)
+        gi = gidx.reshape(w * a, k)[r]  # [cap, k]
+        gj = jnp.minimum(gi, w * a - 1)
+        own = lambda v: flat(v)[r][:, None]  # noqa: E731
+        part = lambda v: flat(v)[gj]  # noqa: E731
+        hit = swept_collision_cs(
+            tuple(map(own, q0)), tuple(map(own, q1)), (own(state.length), own(state.width)),
+            tuple(map(part, q0)), tuple(map(part, q1)), (part(state.length), part(state.width)),
+        )  # fmt: skip
+        hit = hit & (gi < w * a) & (rows < w * a)[:, None]
+        full = jnp.zeros((w * a, k), bool).at[rows].set(hit, mode="drop")
+        return full.reshape(w, a, k), gidx
+
+    hit, gidx = jax.lax.cond(jnp.sum(busy, dtype=i32) <= cap_rows, compact, dense, None)
     # a hit also flags the partner: a small scatter (a one-hot reduction over j would make XLA
     # recompute the narrow test once per column)
-    rows = jnp.arange(w, dtype=i32)[:, None, None] * a + jnp.where(hit, idx, a * w)
-    hit_j = jnp.zeros((w * a,), bool).at[rows.ravel()].set(True, mode="drop").reshape(w, a)
-    flags = jnp.any(hit, -1) | hit_j
+    hit_j = jnp.zeros((w * a,), bool).at[jnp.where(hit, gidx, w * a).ravel()].set(True, mode="drop")
+    flags = jnp.any(hit, -1) | hit_j.reshape(w, a)
 
     # agents with more than N_NEAR near partners: their remaining pairs (``rest``) are tested
     # row by row for up to ``cap`` such agents (gathered), or for all pairs beyond that
