@@ -128,6 +128,10 @@ def test_windowed_likelihood_equals_bruteforce():
         got = float(L.windowed_loglik(obs, WS, jnp.asarray(ren), 0.005, 0.01, f))
         ref = _windowed_reference(np.asarray(obs.xyz), ren, 0.005, 0.01, f)
         assert got == pytest.approx(ref, rel=1e-5)
+        full = np.asarray(L.window_sqdist(obs, jnp.asarray(ren), f))
+        np.testing.assert_array_equal(
+            np.asarray(L.window_min_sqdist(obs, jnp.asarray(ren), f)), full.min(-1)
+        )
     lse = float(L.windowed_loglik(obs, WS, jnp.asarray(ren), 0.005, 0.01, 2, "logsumexp"))
     assert lse >= float(L.windowed_loglik(obs, WS, jnp.asarray(ren), 0.005, 0.01, 2))
 

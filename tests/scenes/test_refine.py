@@ -4,6 +4,7 @@ truth, and the subtree of a moved object keeps its contact."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from simlab.scenes.camera import YCBV, look_at, scale_down
 from simlab.scenes.geometry import pose_from_tq, pose_to_tq
@@ -11,7 +12,7 @@ from simlab.scenes.graph import GraphPrior, absolute_poses, contacts_of
 from simlab.scenes.infer import Config, make_scene, render_xyz
 from simlab.scenes.likelihood import Workspace, make_observation
 from simlab.scenes.objects import load_object
-from simlab.scenes.refine import graph_mh_sweeps
+from simlab.scenes.refine import graph_log_target, graph_mh_sweeps
 
 
 def test_refinement_keeps_rigid_poses_near_the_truth_and_children_on_their_parents():
@@ -65,3 +66,7 @@ def test_refinement_keeps_rigid_poses_near_the_truth_and_children_on_their_paren
     c2 = np.asarray(contacts_of(parents, faces, jnp.asarray(T), half))
     assert abs(c2[1, 2]) < 0.01 and -c2[1, 5] > np.cos(np.radians(10))
     assert np.all(np.isfinite(np.asarray(hist)))
+    # the chain's running target (leaves scored over the others' cached z-buffer, the box
+    # with a child by a full render) is the full-render target of where it ended
+    full = graph_log_target(cam, ws, cfg, GraphPrior(), scene, obs, parents, faces, T, half)
+    assert float(hist[-1]) == pytest.approx(float(full), abs=1e-3)

@@ -31,7 +31,7 @@ from scipy.spatial import cKDTree
 
 from simlab.scenes.camera import Intrinsics, unproject_depth
 from simlab.scenes.geometry import transform_points
-from simlab.scenes.icp import _pick
+from simlab.scenes.icp import _pick, nearest_neighbours
 from simlab.scenes.infer import Config, _loglik_xyz
 from simlab.scenes.likelihood import Observation, Workspace
 from simlab.scenes.render import scene_zbuffer, to_depth
@@ -128,10 +128,8 @@ def planar_icp(
             def inner_step(c, _):
                 yaw, xy = c
                 src = transform_points(_pose(R0, yaw, xy, z), src_obj)
-                d2 = jnp.sum((src[:, None, :] - target[None]) ** 2, -1)
-                d2 = jnp.where(target_mask[None], d2, jnp.inf)
-                j = jnp.argmin(d2, 1)
-                w = (sm & (jnp.min(d2, 1) < reject**2)).astype(jnp.float32)
+                j, d2 = nearest_neighbours(src, target, target_mask)
+                w = (sm & (d2 < reject**2)).astype(jnp.float32)
                 a, b = src[:, :2], target[j, :2]
                 ws_ = jnp.maximum(w.sum(), 1e-9)
                 ca, cb = (w[:, None] * a).sum(0) / ws_, (w[:, None] * b).sum(0) / ws_

@@ -17,10 +17,10 @@ import jax.numpy as jnp
 
 from simlab.scenes.camera import Intrinsics, unproject_depth
 from simlab.scenes.geometry import invert_pose, matrix_to_quat, pose_from_tq, transform_points
-from simlab.scenes.likelihood import Observation, window_sqdist
+from simlab.scenes.likelihood import Observation, window_min_sqdist
 from simlab.scenes.render import to_depth
 
-__all__ = ["icp_pose", "kabsch", "unexplained_points"]
+__all__ = ["icp_pose", "kabsch", "nearest_neighbours", "unexplained_points"]
 
 
 def kabsch(src: jax.Array, dst: jax.Array, w: jax.Array) -> jax.Array:
@@ -38,6 +38,25 @@ def kabsch(src: jax.Array, dst: jax.Array, w: jax.Array) -> jax.Array:
     return T
 
 
+def nearest_neighbours(src: jax.Array, dst: jax.Array, dst_mask: jax.Array):
+    """Brute-force nearest neighbours: for each src point (P, 3) the index j (P,) of the
+    closest dst point (Q, 3) among dst_mask (Q,), and the squared distance (P,) [m²] to it
+    (inf when no dst point is valid).
+
+    The (P, Q) distances come from one matrix product, ‖d‖² − 2 s·d, on coordinates centred
+    at the mean dst point (so the cancellation error in float32 stays ~(0.03 mm)² for
+    scenes 10 cm across); the winner's distance is then recomputed exactly. Why: XLA's CPU
+    reduction of a (P, Q, 3) difference tensor over its last axis was measured 7x slower
+    (400 × 800: 4.2 vs 0.58 ms).
+    """
+    c = jnp.mean(dst, axis=0)
+    s, d = src - c, dst - c
+    score = jnp.sum(d * d, -1)[None, :] - 2.0 * (s @ d.T)
+    j = jnp.argmin(jnp.where(dst_mask[None, :], score, jnp.inf), axis=1)
+    d2 = jnp.sum((src - dst[j]) ** 2, -1)
+    return j, jnp.where(jnp.any(dst_mask), d2, jnp.inf)
+
+
 def _pick(key, valid, n):
     """Indices (m,) of up to m = min(n, len(valid)) random valid entries, and their mask."""
     n = min(n, valid.shape[0])
@@ -49,7 +68,7 @@ def _pick(key, valid, n):
 def unexplained_points(obs: Observation, others_xyz: jax.Array, dist: float = 0.01, f: int = 2):
     """Mask (N,) of valid observed pixels farther than ``dist`` [m] from every rendered point
     of ``others_xyz`` (H, W, 3) within a (2f+1)² window (the windowed nearest neighbour)."""
-    d2 = jnp.min(window_sqdist(obs, others_xyz, f), axis=-1)
+    d2 = window_min_sqdist(obs, others_xyz, f)
     return obs.mask & (d2 > dist**2)
 
 
@@ -87,10 +106,8 @@ def icp_pose(
 
         def inner_step(T, _):
             src = transform_points(T, src_obj)
-            d2 = jnp.sum((src[:, None, :] - dst[None, :, :]) ** 2, -1)
-            d2 = jnp.where(dm[None, :], d2, jnp.inf)
-            j = jnp.argmin(d2, axis=1)
-            w = (sm & (jnp.min(d2, axis=1) < reject**2)).astype(jnp.float32)
+            j, d2 = nearest_neighbours(src, dst, dm)
+            w = (sm & (d2 < reject**2)).astype(jnp.float32)
             dT = kabsch(src, dst[j], w)
             ok = w.sum() >= 3
             return jnp.where(ok, dT @ T, T), None

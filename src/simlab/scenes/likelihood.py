@@ -43,6 +43,7 @@ __all__ = [
     "ball_offsets",
     "exact_loglik",
     "make_observation",
+    "window_min_sqdist",
     "window_sqdist",
     "windowed_loglik",
     "workspace_around",
@@ -213,21 +214,46 @@ def exact_loglik(obs: Observation, ws: Workspace, rendered_xyz: jax.Array, p_out
     return jnp.where(m > 0, total_ll, -jnp.inf)
 
 
-def window_sqdist(obs: Observation, rendered_xyz: jax.Array, f: int) -> jax.Array:
-    """Squared distances (N, (2f+1)²) [m²] from each valid observed pixel's point to the
-    rendered points in its window (empty or off-image pixels are 1 km away)."""
+def _window_slots(obs: Observation, rendered_xyz: jax.Array, f: int):
+    """The rendered image's channels, padded by f with far points, flattened ((H+2f)(W+2f),)
+    each, and the flat slot (N,) of each observed pixel's centre in them, plus the row pitch."""
     _H, W = rendered_xyz.shape[:2]
     far = jnp.float32(1e3)
     r = jnp.where(rendered_xyz[..., 2:] > 0, rendered_xyz, far)
     r = jnp.pad(r, ((f, f), (f, f), (0, 0)), constant_values=far)
+    wp = W + 2 * f
+    u, v = obs.pix % W, obs.pix // W
+    return [r[..., k].reshape(-1) for k in range(3)], (v + f) * wp + (u + f), wp
+
+
+def window_sqdist(obs: Observation, rendered_xyz: jax.Array, f: int) -> jax.Array:
+    """Squared distances (N, (2f+1)²) [m²] from each valid observed pixel's point to the
+    rendered points in its window (empty or off-image pixels are 1 km away)."""
+    chans, centre, wp = _window_slots(obs, rendered_xyz, f)
     # window slots of each observed pixel in the padded image, gathered one channel at a
     # time (three 1-D gathers measured 1.7× faster than one (N, K, 3) gather on CPU)
-    wp = W + 2 * f
     d = jnp.arange(-f, f + 1)
     dv, du = jnp.meshgrid(d, d, indexing="ij")
-    u, v = obs.pix % W, obs.pix // W
-    widx = (v[:, None] + f + dv.reshape(-1)) * wp + (u[:, None] + f + du.reshape(-1))
-    return sum((obs.pts[:, k : k + 1] - r[..., k].reshape(-1)[widx]) ** 2 for k in range(3))
+    widx = centre[:, None] + (dv * wp + du).reshape(-1)
+    return sum((obs.pts[:, k : k + 1] - chans[k][widx]) ** 2 for k in range(3))
+
+
+def window_min_sqdist(obs: Observation, rendered_xyz: jax.Array, f: int) -> jax.Array:
+    """min over the window of ``window_sqdist`` (N,) [m²]: each observed point's squared
+    distance to the nearest rendered point in its (2f+1)² pixel window (1 km² scale if none).
+
+    A running elementwise minimum over the window offsets, one (N,) gather per offset and
+    channel: XLA's CPU reduction over the short minor axis of the (N, 25) form was measured
+    7x slower (8192 pixels, 5×5: 2.9 vs 0.44 ms), and it is the inner loop of every MH step.
+    """
+    chans, centre, wp = _window_slots(obs, rendered_xyz, f)
+    best = None
+    for dv in range(-f, f + 1):
+        for du in range(-f, f + 1):
+            idx = centre + (dv * wp + du)
+            d = sum((obs.pts[:, k] - chans[k][idx]) ** 2 for k in range(3))
+            best = d if best is None else jnp.minimum(best, d)
+    return best
 
 
 @partial(jax.jit, static_argnames=("ws", "f", "reduce"))
@@ -249,12 +275,12 @@ def windowed_loglik(
     reduce ``"max"`` (Bayes3D) or ``"logsumexp"`` (its older variant).
     """
     H, W = rendered_xyz.shape[:2]
-    sq = window_sqdist(obs, rendered_xyz, f)
     sigma = jnp.asarray(sigma, jnp.float32)
     const = -3 * jnp.log(sigma) - 1.5 * math.log(2 * math.pi)
     if reduce == "max":  # max of the Gaussian over the window = min distance
-        ell = const - 0.5 * jnp.min(sq, axis=-1) / sigma**2
+        ell = const - 0.5 * window_min_sqdist(obs, rendered_xyz, f) / sigma**2
     elif reduce == "logsumexp":
+        sq = window_sqdist(obs, rendered_xyz, f)
         ell = jax.scipy.special.logsumexp(const - 0.5 * sq / sigma**2, axis=-1)
     else:
         raise ValueError(f"reduce must be 'max' or 'logsumexp', not {reduce!r}")

@@ -3,7 +3,8 @@
 State: absolute poses T (n, 4, 4) [m] with a fixed graph (parents (n,), faces (n, 2)); the
 target is ``graph.log_prior`` + the depth likelihood of the rendered scene. Moving object i
 carries its subtree rigidly, so the descendants' contacts stay fixed and they are re-rendered
-where they now are. Each MH step renders the whole scene once (one splat of n objects).
+where they now are. An MH step on an object with children renders the whole scene once (one
+splat of n objects); on a leaf it splats that object alone over the others' z-buffer.
 
 Moves per object, in order (``MOVES``), all exact MH kernels:
 
@@ -25,6 +26,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from simlab.scenes.camera import unproject_depth
 from simlab.scenes.contact import contact_pose
 from simlab.scenes.dists import gaussian_vmf_pose_sample
 from simlab.scenes.geometry import invert_pose, pose_from_tq, pose_to_tq
@@ -36,8 +38,17 @@ from simlab.scenes.graph import (
     descendants,
     log_prior,
 )
-from simlab.scenes.infer import Config, Scene, _loglik_xyz, active_objects, render_xyz
+from simlab.scenes.infer import (
+    Config,
+    Scene,
+    _loglik_xyz,
+    _others_zbuffer,
+    active_objects,
+    object_zbuffer,
+    render_xyz,
+)
 from simlab.scenes.likelihood import Observation, Workspace
+from simlab.scenes.render import to_depth
 
 __all__ = ["MOVES", "graph_log_target", "graph_mh_sweeps", "vmf_down_sample"]
 
@@ -131,21 +142,36 @@ def graph_mh_sweeps(
         log_q = jnp.where(
             (kind == 2) & in_contact, _ds_logpdf(c, prior) - _ds_logpdf(c_new, prior), 0.0
         )
-        # re-orthonormalise: what is stored is exactly what is rendered (via quaternions)
-        T2 = pose_from_tq(*pose_to_tq(_carry(T, parents, i, Ti)))
-        return T2, log_q
+        # re-orthonormalise the moved subtree: what is stored is exactly what is rendered (via
+        # quaternions); the other objects keep their stored poses bit for bit, so the leaf
+        # path's z-buffer of them (below) stays exact
+        sub = descendants(parents, i)
+        moved = pose_from_tq(*pose_to_tq(_carry(T, parents, i, Ti)))
+        return jnp.where(sub[:, None, None], moved, T), log_q
 
     active = active_objects(scene)
 
     def object_block(carry, i):
         key, T, cur, acc = carry
+        # A leaf moves alone, so the others' z-buffer is fixed for its whole block: splat it
+        # once and only object i per step (min-compositing is exact, so the target is the
+        # same); an object with children carries them and renders the whole scene per step.
+        leaf = ~jnp.any(parents == i + 1)
+        t, q = pose_to_tq(T)
+        static = _others_zbuffer(cam, ws, cfg, scene, i, t, q)
+
+        def leaf_target(T2):
+            ti, qi = pose_to_tq(T2[i])
+            z = jnp.minimum(static, object_zbuffer(cam, ws, cfg, scene, i, ti, qi))
+            ll = _loglik_xyz(ws, cfg, obs, unproject_depth(cam, to_depth(z)))
+            return log_prior(parents, faces, T2, half, prior) + ll
 
         def step(c, mv):
             key, T, cur = c
             kind, s, k, j = mv
             key, kp, ku = jax.random.split(key, 3)
             T2, log_q = propose(kp, T, i, kind, s, k, j)
-            new = target(T2, half)
+            new = jax.lax.cond(leaf, leaf_target, lambda T2: target(T2, half), T2)
             ok = jnp.log(jax.random.uniform(ku)) < new - cur + log_q
             # a degenerate contact (d near +e_z) can produce non-finite poses: never accept
             sane = jnp.all(jnp.isfinite(T2)) & jnp.all(jnp.abs(T2[:, :3, 3]) < 10.0)
