@@ -5,10 +5,13 @@ oracles: the new versions must return exactly the same values (tests/drive/test_
   candidate (before ``scenario.associate`` scanned a 16-wide prefix plus an overflow pass).
 - ``collisions``: the narrow test over all W·A·4 first-partner slots (before ``env.collisions``
   gathered the agents that have a near partner); N_NEAR = 4 and OVER_BATCH = 64 inlined.
+- ``select_partners``: ring ranks by ``jnp.cumsum`` (before ``partners.select_partners``
+  counted them by a triangular matmul); N_RADII = 16 inlined.
 """
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from simlab.drive import trig
 from simlab.drive.bank import MapBank, cell_candidates
@@ -138,3 +141,46 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
     branch = jnp.where(n_over == 0, 0, jnp.where(n_over <= cap, 1, 2))
     flags = jax.lax.switch(branch, [lambda f: f, some_rows, all_pairs], flags)
     return flags & state.present
+
+
+def select_partners(x, y, present, n: int, radius: float = 200.0) -> jnp.ndarray:
+    """Partner indices [W, A, n] (-1 = empty) of every slot among present agents.
+
+    x, y, present: [W, A]. Self is never a partner. Absent slots still get partners (the
+    result is masked by the caller)."""
+    w, a = x.shape
+    dx = x[:, :, None] - x[:, None, :]
+    dy = y[:, :, None] - y[:, None, :]
+    d2 = dx * dx + dy * dy
+    eye = jnp.eye(a, dtype=bool)[None]
+    ok = present[:, None, :] & ~eye & (d2 <= radius * radius)
+    d2 = jnp.where(ok, d2, jnp.inf)
+    if a <= n:
+        idx = jnp.where(ok, jnp.arange(a, dtype=i32)[None, None, :], -1)
+        return jnp.pad(idx, ((0, 0), (0, 0), (0, n - a)), constant_values=-1)
+    r2 = jnp.asarray(
+        np.concatenate([[0.0], np.geomspace(2.0, radius, 16) ** 2, [np.inf]]), jnp.float32
+    )  # r2[k + 1] is the k-th radius; r2[0] = 0 (empty disc), r2[-1] = beyond
+
+    def count(k):  # partners strictly inside radius index k (k in -1..15)
+        return jnp.sum(d2 < r2[k + 1][..., None], axis=-1)
+
+    lo = jnp.full((w, a), -1, i32)
+    hi = jnp.full((w, a), 16 - 1, i32)
+    for _ in range(5):  # largest k with count(k) <= n
+        mid = (lo + hi + 1) // 2
+        fits = count(mid) <= n
+        lo = jnp.where(fits & (lo < hi), mid, lo)
+        hi = jnp.where(~fits & (lo < hi), mid - 1, hi)
+    inner_r2 = r2[lo + 1][..., None]
+    outer_r2 = r2[jnp.minimum(lo + 2, 16)][..., None]
+    inner = d2 < inner_r2
+    ring = (d2 >= inner_r2) & (d2 < outer_r2)
+    n_inner = jnp.sum(inner, -1, keepdims=True)
+    sel = inner | (ring & (n_inner + jnp.cumsum(ring, -1) <= n))
+    slot = jnp.where(sel, jnp.cumsum(sel, -1) - 1, n)
+    wi = jnp.arange(w)[:, None, None]
+    ai = jnp.arange(a)[None, :, None]
+    j = jnp.broadcast_to(jnp.arange(a, dtype=i32)[None, None, :], (w, a, a))
+    out = jnp.full((w, a, n + 1), -1, i32).at[wi, ai, slot].set(j, mode="drop")
+    return out[..., :n]

@@ -74,3 +74,18 @@ def test_collisions_equals_reference(bank, spread):
     got = jax.jit(env.collisions, static_argnums=0)(cfg, st, new)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(old))
     assert 0 < int(jnp.sum(old)) < int(jnp.sum(present))
+
+
+@pytest.mark.parametrize("a", [24, 150])
+def test_select_partners_equals_reference(a):
+    """Crowded worlds (rings matter) with absent slots, at the two benchmark widths' kinds."""
+    from simlab.drive.partners import select_partners
+
+    ks = rng.split(rng.from_key(jax.random.key(2)), 3)
+    x = rng.uniform(ks[0], (3, a), 0.0, 150.0)
+    y = rng.uniform(ks[1], (3, a), 0.0, 150.0)
+    present = rng.uniform(ks[2], (3, a)) < 0.8
+    got = jax.jit(select_partners, static_argnums=(3, 4))(x, y, present, 20, 200.0)
+    want = jax.jit(ref.select_partners, static_argnums=(3, 4))(x, y, present, 20, 200.0)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    assert int(jnp.sum(got >= 0)) > 3 * a * 10

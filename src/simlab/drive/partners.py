@@ -3,7 +3,7 @@
 For each agent: if A - 1 <= N every other present agent within the radius is taken.
 Otherwise the largest of 16 geometric radii (2 m … ``radius``) whose disc holds at most N
 partners is found by a 5-step binary search over counts, those partners are taken, and the
-remaining slots are filled from the next ring in slot order (a ``cumsum`` rank). Selected
+remaining slots are filled from the next ring in slot order (a running-count rank). Selected
 indices are compacted into N slots by a scatter; unused slots are -1. Slot order carries no
 meaning (the policy max-pools over partners).
 """
@@ -17,6 +17,15 @@ __all__ = ["select_partners"]
 
 i32 = jnp.int32
 N_RADII = 16
+
+
+def _count_upto(mask) -> jnp.ndarray:
+    """``jnp.cumsum(mask, -1)`` of a bool mask [..., A] as int32, by a matmul with a
+    triangular 0/1 matrix: exact in float32 (counts <= A < 2^24), and on CPU far faster
+    than XLA's cumsum, a reduce-window that costs O(A) per element (O(A^2) per row)."""
+    a = mask.shape[-1]
+    tri = jnp.asarray(np.triu(np.ones((a, a), np.float32)))  # tri[k, j] = 1 for k <= j
+    return jnp.matmul(mask.astype(jnp.float32), tri).astype(i32)
 
 
 def select_partners(x, y, present, n: int, radius: float = 200.0) -> jnp.ndarray:
@@ -53,8 +62,8 @@ def select_partners(x, y, present, n: int, radius: float = 200.0) -> jnp.ndarray
     inner = d2 < inner_r2
     ring = (d2 >= inner_r2) & (d2 < outer_r2)
     n_inner = jnp.sum(inner, -1, keepdims=True)
-    sel = inner | (ring & (n_inner + jnp.cumsum(ring, -1) <= n))
-    slot = jnp.where(sel, jnp.cumsum(sel, -1) - 1, n)
+    sel = inner | (ring & (n_inner + _count_upto(ring) <= n))
+    slot = jnp.where(sel, _count_upto(sel) - 1, n)
     wi = jnp.arange(w)[:, None, None]
     ai = jnp.arange(a)[None, :, None]
     j = jnp.broadcast_to(jnp.arange(a, dtype=i32)[None, None, :], (w, a, a))
