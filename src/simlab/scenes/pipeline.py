@@ -132,10 +132,22 @@ def merge_by_target(cam, ws, cfg, scene, obs, a, b):
 
 
 def run_3dp3_star(
-    key, cam, ws, cfg, scene, obs, T0, sweeps=50, icp_every=10, icp_steps=3, icp_init=True
+    key,
+    cam,
+    ws,
+    cfg,
+    scene,
+    obs,
+    T0,
+    sweeps=50,
+    icp_every=10,
+    icp_steps=3,
+    icp_init=True,
+    history: list | None = None,
 ):
     """3DP3*: every object floating. T0 (n, 4, 4) for the scene's n real objects (the scene
-    may be padded, see ``infer.make_scene``). Returns a ``Result``.
+    may be padded, see ``infer.make_scene``). Returns a ``Result``; ``history``, if given, is
+    extended by the log target after each sweep of the chain from T0.
 
     ``icp_init``: run two chains of ``sweeps`` sweeps, one from T0 and one from the ICP
     start (``icp_start``), and return their ``merge_by_target``. Why: each start has its own
@@ -149,7 +161,7 @@ def run_3dp3_star(
     chain = partial(run_floating, cam=cam, ws=ws, cfg=cfg, scene=scene, obs=obs, sweeps=sweeps)
     chain = partial(chain, icp_every=icp_every, icp_steps=icp_steps)
     if not icp_init:
-        t, q, _ = chain(key, t=t0, q=q0)
+        t, q, hist = chain(key, t=t0, q=q0)
     else:
         k0, ka, kb = jax.random.split(key, 3)
 
@@ -164,6 +176,9 @@ def run_3dp3_star(
             fb = pool.submit(from_icp)
             a, b = fa.result(), fb.result()
         t, q = merge_by_target(cam, ws, cfg, scene, obs, a[:2], b[:2])
+        hist = a[2]
+    if history is not None:
+        history.extend(hist)
     return Result(np.asarray(pose_from_tq(t, q), np.float64)[:n], *_floating(n))
 
 
