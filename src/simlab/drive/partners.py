@@ -19,13 +19,15 @@ i32 = jnp.int32
 N_RADII = 16
 
 
-def _count_upto(mask) -> jnp.ndarray:
-    """``jnp.cumsum(mask, -1)`` of a bool mask [..., A] as int32, by a matmul with a
-    triangular 0/1 matrix: exact in float32 (counts <= A < 2^24), and on CPU far faster
-    than XLA's cumsum, a reduce-window that costs O(A) per element (O(A^2) per row)."""
+def _count_upto(mask, extra=0) -> jnp.ndarray:
+    """``jnp.cumsum(mask + extra, -1)`` as int32 for a bool mask [..., A] (and small integer
+    ``extra`` of its shape), by a matmul with a triangular 0/1 matrix: exact in float32 while
+    the sums stay below 2^24, and on CPU far faster than XLA's cumsum, a reduce-window that
+    costs O(A) per element (O(A^2) per row)."""
     a = mask.shape[-1]
     tri = jnp.asarray(np.triu(np.ones((a, a), np.float32)))  # tri[k, j] = 1 for k <= j
-    return jnp.matmul(mask.astype(jnp.float32), tri).astype(i32)
+    vals = mask.astype(jnp.float32) + jnp.asarray(extra, jnp.float32)
+    return jnp.matmul(vals, tri).astype(i32)
 
 
 def select_partners(x, y, present, n: int, radius: float = 200.0) -> jnp.ndarray:
@@ -62,8 +64,15 @@ def select_partners(x, y, present, n: int, radius: float = 200.0) -> jnp.ndarray
     inner = d2 < inner_r2
     ring = (d2 >= inner_r2) & (d2 < outer_r2)
     n_inner = jnp.sum(inner, -1, keepdims=True)
-    sel = inner | (ring & (n_inner + _count_upto(ring) <= n))
-    slot = jnp.where(sel, _count_upto(sel) - 1, n)
+    # running counts of inner and ring members in one matmul (two counts <= A packed in one
+    # exact float32 as inner + (A + 1)·ring); the selected ring members are the first
+    # n - n_inner of the ring, so a member's slot is inner_upto + min(ring_upto, n - n_inner)
+    base = a + 1
+    assert a + base * a < 2**24, "too many agent slots for exact float32 counts"
+    both = _count_upto(inner, ring * base)
+    inner_upto, ring_upto = both % base, both // base
+    sel = inner | (ring & (n_inner + ring_upto <= n))
+    slot = jnp.where(sel, inner_upto + jnp.minimum(ring_upto, n - n_inner) - 1, n)
     wi = jnp.arange(w)[:, None, None]
     ai = jnp.arange(a)[None, :, None]
     j = jnp.broadcast_to(jnp.arange(a, dtype=i32)[None, None, :], (w, a, a))
