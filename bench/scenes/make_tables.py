@@ -5,7 +5,7 @@ run per split):
 
 Prints, per split: ADD-S AUC / % < 1 cm / % < 2 cm / median ADD-S (mm) per method, 3DP3's
 contact edges (precision / recall / F1, all, table and object-on-object), and the median and
-maximum wall seconds per scene (the compiling first scene's run apart).
+maximum wall and process CPU seconds per scene (the compiling first scene's run apart).
 """
 
 from __future__ import annotations
@@ -63,6 +63,16 @@ def main(paths):
             for m in methods
         ]
         print(f"| {s} | " + " | ".join(cells) + " |")
+    if all("cpu_s_per_scene" in row[m] for row in splits.values() for m in methods):
+        print("\nProcess CPU seconds per scene (all threads), median / max (first run excluded):\n")
+        print("| split | " + " | ".join(methods) + " |")
+        print("|---" * (len(methods) + 1) + "|")
+        for s, row in splits.items():
+            cells = [
+                f"{_fmt(row[m]['median_cpu_s'])} / {_fmt(max(row[m]['cpu_s_per_scene']))}"
+                for m in methods
+            ]
+            print(f"| {s} | " + " | ".join(cells) + " |")
     for p, f in first.items():
         if f:
             print(
