@@ -81,28 +81,15 @@ def run_demo(report, workdir: Path) -> None:
     # 3DP3* as in the benchmark: two chains, from the initial poses and from an ICP start,
     # merged by the log target (without the ICP-mixture moves, to keep the demo's compilation
     # short); the trace plotted is the first chain's.
+    args = (cam, ws, cfg, geom, obs)
     start = run_3dp3_star(
-        jax.random.key(0),
-        cam,
-        ws,
-        cfg,
-        geom,
-        obs,
-        sd.init_poses,
-        sweeps,
-        icp_every=sweeps,
-        icp_steps=0,
-        history=hist,
+        jax.random.key(0), *args, sd.init_poses, sweeps, sweeps, icp_steps=0, history=hist
     )
     star = start.poses
     half = np.stack([o.half_extents for o in objs])
     res = run_3dp3(
         jax.random.key(1),
-        cam,
-        ws,
-        cfg,
-        geom,
-        obs,
+        *args,
         sd.init_poses,
         half,
         start=start,
