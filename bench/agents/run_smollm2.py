@@ -20,7 +20,8 @@ from its last iteration's checkpoint):
    ``--iterations`` or the wall-clock ``--stop-at`` (UTC HH:MM) minus the expected final
    evaluation. Optional dev evaluations every ``--dev-every`` iterations.
 5. ``eval_loop.json`` and ``result.json``: the SFT+LOOP policy, the summary (rewards, TGC/SGC,
-   tokens/s of rollouts and training, peak RSS vs parameter bytes, load average).
+   tokens/s of rollouts and training, peak RSS vs parameter bytes, load average). When LOOP
+   made no update at all, the SFT evaluation stands for the SFT+LOOP policy (they are equal).
 
 Evaluation subsets (fixed, stated in the result): the first ``--eval-tasks`` difficulty-1 tasks
 of ``dev`` and of ``test_normal`` (scenarios never seen in training) taken one variant per
@@ -369,7 +370,10 @@ def main() -> None:
         )
 
     # 5. SFT + LOOP
-    final = stage_eval("loop")
+    updates = sum(int(c.get("steps", 0)) for c in curve)
+    # Without a single update the policy is the SFT policy and greedy decoding would only
+    # reproduce eval_sft.json, so that evaluation stands for both.
+    final = stage_eval("loop") if updates else {**sft_eval, "same_as": "eval_sft.json"}
     params = list(policy.lm.parameters())
     result = {
         "config": vars(args),
@@ -381,7 +385,7 @@ def main() -> None:
         "sft": {k: v for k, v in sft_info.items() if k not in ("losses", "tasks")},
         "sft_loss_first_last": [sft_info["losses"][:5], sft_info["losses"][-5:]],
         "iterations_done": len(curve),
-        "updates_done": sum(int(c.get("steps", 0)) for c in curve),
+        "updates_done": updates,
         "curve": [
             {
                 k: c.get(k)
