@@ -1,15 +1,20 @@
 """Rewritten simulator stages return exactly what the versions they replaced returned
-(verbatim copies in ``tests/drive/sim_reference.py``), on tiny worlds, in every branch."""
+(verbatim copies in ``tests/drive/sim_reference.py``), or, for collisions, what testing
+every pair returns; on tiny worlds, in every branch, one compilation per function where
+the shapes allow."""
 
-import equinox as eqx
+import functools
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from simlab.drive import env, rng, scenario
+from simlab.drive import env, rng, scenario, trig
 from simlab.drive.bank import cell_candidates, make_bank
 from simlab.drive.config import EnvConfig
+from simlab.drive.geometry import swept_collision_cs, swept_reach
 from simlab.drive.mapdata import build_map
 from simlab.drive.procgen import grid_town
 
@@ -57,23 +62,87 @@ def test_associate_equals_reference(bank, branch, monkeypatch):
     assert 0.2 < float(jnp.mean(new["on_lane"])) < 1.0  # both outcomes are exercised
 
 
-@pytest.mark.parametrize("spread", [400.0, 25.0])
-def test_collisions_equals_reference(bank, spread):
-    """400 m: few agents have a near partner (the gathered narrow test); 25 m: most do, many
-    have more than 4 (the dense test and the overflow passes)."""
+class _Boxes(NamedTuple):
+    """The fields of ``WorldState`` that ``env.collisions`` reads (a pytree, so no reset
+    has to be compiled to build one): [W, A] each."""
+
+    x: jnp.ndarray
+    y: jnp.ndarray
+    psi: jnp.ndarray
+    length: jnp.ndarray
+    width: jnp.ndarray
+    present: jnp.ndarray
+
+
+def _all_pairs_collisions(cfg, st, new):
+    """Oracle by enumeration: the swept test on every pair i < j of present, level agents,
+    with no broad phase (so a broad phase that dropped a colliding pair would show)."""
+    a = st.x.shape[1]
+    ex, ey = (lambda v: v[:, :, None]), (lambda v: v[:, None, :])
+    cs = lambda x, y, psi: (x, y, *trig.sincos(psi)[::-1])  # noqa: E731
+    q0, q1 = cs(st.x, st.y, st.psi), cs(new["x"], new["y"], new["psi"])
+    hit = swept_collision_cs(
+        tuple(map(ex, q0)), tuple(map(ex, q1)), (ex(st.length), ex(st.width)),
+        tuple(map(ey, q0)), tuple(map(ey, q1)), (ey(st.length), ey(st.width)),
+    )  # fmt: skip
+    dxy = jnp.hypot(ey(new["x"]) - ex(new["x"]), ey(new["y"]) - ex(new["y"]))
+    level = jnp.abs(ey(new["z"]) - ex(new["z"])) <= cfg.slope_max * dxy + 1.0
+    upper = jnp.arange(a)[:, None] < jnp.arange(a)[None, :]
+    pair = hit & level & upper & ex(st.present) & ey(st.present)
+    return (jnp.any(pair, -1) | jnp.any(pair, 1)) & st.present
+
+
+def _near_counts(cfg, st, new):
+    """Per agent [W, A], its near (broad-phase, level, present) partners j > i: which of
+    ``env.collisions``' branches a case takes."""
+    a = st.x.shape[1]
+    ex, ey = (lambda v: v[:, :, None]), (lambda v: v[:, None, :])
+    p0, p1 = (st.x, st.y, st.psi), (new["x"], new["y"], new["psi"])
+    r = 0.5 * jnp.hypot(st.length, st.width)
+    near = swept_reach(tuple(map(ex, p0)), tuple(map(ex, p1)), ex(r),
+                       tuple(map(ey, p0)), tuple(map(ey, p1)), ey(r))  # fmt: skip
+    dxy = jnp.hypot(ey(new["x"]) - ex(new["x"]), ey(new["y"]) - ex(new["y"]))
+    level = jnp.abs(ey(new["z"]) - ex(new["z"])) <= cfg.slope_max * dxy + 1.0
+    upper = jnp.arange(a)[:, None] < jnp.arange(a)[None, :]
+    pair = near & level & upper & ex(st.present) & ey(st.present)
+    return jnp.sum(pair, -1)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _collisions_both(cfg, st, new):
+    """New, oracle and near counts in one compiled program (one compilation for all cases)."""
+    return (
+        env.collisions(cfg, st, new),
+        _all_pairs_collisions(cfg, st, new),
+        _near_counts(cfg, st, new),
+    )
+
+
+@pytest.mark.parametrize("spread", [400.0, 60.0, 25.0])
+def test_collisions_equals_all_pairs(spread):
+    """Uniform boxes over spread x spread m. 400 m: few agents have a near partner (the
+    gathered narrow test); 60 m: many do (the dense test), 1-2 have more than N_NEAR (the
+    gathered overflow rows); 25 m: many have more (every near pair tested). Half the
+    agents are 6 m up (a bridge), so the level test matters. The oracle tests every pair."""
     w, a = 4, 32
     cfg = EnvConfig(n_agents=a, random_agent_count=False)
-    st = jax.jit(env.reset, static_argnums=(1, 3))(bank, cfg, jax.random.key(0), w)
-    ks = rng.split(rng.from_key(jax.random.key(1)), 6)
+    ks = rng.split(rng.from_key(jax.random.key(1)), 8)
     u = lambda k, lo, hi: rng.uniform(k, (w, a), lo, hi)  # noqa: E731
     x, y, psi = u(ks[0], 0, spread), u(ks[1], 0, spread), u(ks[2], -4, 4)
     present = u(ks[3], 0, 1) < 0.9
-    st = eqx.tree_at(lambda s: (s.x, s.y, s.psi, s.present), st, (x, y, psi, present))
-    new = dict(x=x + u(ks[4], -4, 4), y=y + u(ks[5], -4, 4), psi=psi + 0.3, z=st.z)
-    old = jax.jit(ref.collisions, static_argnums=0)(cfg, st, new)
-    got = jax.jit(env.collisions, static_argnums=0)(cfg, st, new)
-    np.testing.assert_array_equal(np.asarray(got), np.asarray(old))
-    assert 0 < int(jnp.sum(old)) < int(jnp.sum(present))
+    veh = scenario.sample_vehicles(ks[6], (w, a))
+    z = jnp.where(u(ks[7], 0, 1) < 0.5, 6.0, 0.0)
+    st = _Boxes(x, y, psi, veh["length"], veh["width"], present)
+    new = dict(x=x + u(ks[4], -4, 4), y=y + u(ks[5], -4, 4), psi=psi + 0.3, z=z)
+    got, want, n_near = _collisions_both(cfg, st, new)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    assert 0 < int(jnp.sum(want)) < int(jnp.sum(present))
+    busy, over = int(jnp.sum(n_near > 0)), int(jnp.sum(n_near > env.N_NEAR))
+    cap_rows, cap_over = w * a // env.NEAR_BATCH, -(-w * a // env.OVER_BATCH)
+    branch = {400.0: busy <= cap_rows and over == 0,
+              60.0: busy > cap_rows and 0 < over <= cap_over,
+              25.0: over > cap_over}  # fmt: skip
+    assert branch[spread], (busy, over)
 
 
 @pytest.mark.parametrize("a", [24, 150])
