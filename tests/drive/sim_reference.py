@@ -5,6 +5,8 @@ oracles: the new versions must return exactly the same values (tests/drive/test_
   candidate (before ``scenario.associate`` scanned a 16-wide prefix plus an overflow pass).
 - (``env.collisions`` is checked against an exhaustive all-pairs oracle in the test file
   instead of a copy of its old version: cheaper to compile, and independent of the broad phase.)
+- ``sample_points``: the lane heading by ``trig.atan2`` per sampled point (before
+  ``scenario.sample_points`` read it from ``bank.q_heading``, computed once per quad).
 - ``select_partners``: ring ranks by ``jnp.cumsum`` (before ``partners.select_partners``
   counted them by a triangular matmul); N_RADII = 16 inlined.
 """
@@ -12,9 +14,9 @@ oracles: the new versions must return exactly the same values (tests/drive/test_
 import jax.numpy as jnp
 import numpy as np
 
-from simlab.drive import trig
+from simlab.drive import rng, trig
 from simlab.drive.bank import MapBank, cell_candidates
-from simlab.drive.scenario import quad_frame
+from simlab.drive.scenario import _u, quad_frame
 
 i32 = jnp.int32
 
@@ -86,3 +88,27 @@ def select_partners(x, y, present, n: int, radius: float = 200.0) -> jnp.ndarray
     j = jnp.broadcast_to(jnp.arange(a, dtype=i32)[None, None, :], (w, a, a))
     out = jnp.full((w, a, n + 1), -1, i32).at[wi, ai, slot].set(j, mode="drop")
     return out[..., :n]
+
+
+def sample_points(bank: MapBank, key, map_id, shape) -> dict:
+    """Points uniform by lane length on spawnable lanes: quad, lane, s, x, y, z, heading."""
+    k1, k2 = rng.split(key, 2)
+    m = jnp.broadcast_to(map_id, shape)
+    idx = bank.spawn_off[m] + jnp.minimum(
+        (_u(k1, shape) * bank.spawn_count[m]).astype(i32), bank.spawn_count[m] - 1
+    )
+    q = bank.spawn_quads[idx]
+    t = _u(k2, shape)
+    p0, p1 = bank.q_p0[q], bank.q_p1[q]
+    p = p0 + (p1 - p0) * t[..., None]
+    seg = p1[..., :2] - p0[..., :2]
+    heading = trig.atan2(seg[..., 1], seg[..., 0])
+    return dict(
+        quad=q,
+        lane=bank.q_lane[q],
+        s=bank.q_s0[q] + t * jnp.linalg.norm(seg, axis=-1),
+        x=p[..., 0],
+        y=p[..., 1],
+        z=p[..., 2],
+        heading=heading,
+    )

@@ -158,3 +158,23 @@ def test_select_partners_equals_reference(a):
     want = jax.jit(ref.select_partners, static_argnums=(3, 4))(x, y, present, 20, 200.0)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
     assert int(jnp.sum(got >= 0)) > 3 * a * 10
+
+
+def test_sample_points_equals_reference(bank):
+    """Headings from ``bank.q_heading`` (one atan2 per quad, at bank build) are bitwise the
+    per-point atan2 the old code ran, on every spawn quad of the grid town and of the
+    benchmark's procedural bank (freeways, roundabouts: all heading quadrants)."""
+    from simlab.drive.bench import procedural_bank
+
+    f_new = jax.jit(scenario.sample_points, static_argnums=3)
+    f_old = jax.jit(ref.sample_points, static_argnums=3)
+    for b in (bank, procedural_bank(n=3)):
+        for m in range(b.n_maps):
+            shape = (8, 2048)
+            args = (b, rng.from_key(jax.random.key(m)), jnp.full((8, 1), m, jnp.int32), shape)
+            got, want = f_new(*args), f_old(*args)
+            for k in want:
+                np.testing.assert_array_equal(np.asarray(got[k]), np.asarray(want[k]), err_msg=k)
+            off, n = int(b.spawn_off[m]), int(b.spawn_count[m])
+            hits = np.isin(np.asarray(b.spawn_quads[off : off + n]), np.asarray(got["quad"]))
+            assert hits.mean() > 0.9, hits.mean()  # nearly every spawn quad of the map drawn

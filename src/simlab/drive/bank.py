@@ -61,6 +61,7 @@ class MapBank(eqx.Module):
     q_curv: jnp.ndarray  # [Q]
     q_speed: jnp.ndarray  # [Q]
     q_pack: jnp.ndarray  # [Q, 8] p0 x, y, z, p1 z, unit direction x, y, length, width
+    q_heading: jnp.ndarray  # [Q] rad, heading of p0 -> p1 (``trig.atan2``, as sample_points had)
     spawn_quads: jnp.ndarray  # [sum n_spawn]
     spawn_off: jnp.ndarray  # [M]
     spawn_count: jnp.ndarray  # [M]
@@ -107,6 +108,21 @@ def _quad_pack(p0, p1, width) -> np.ndarray:
     ux, uy = p1[:, 0] - p0[:, 0], p1[:, 1] - p0[:, 1]
     ln = np.maximum(np.sqrt(ux * ux + uy * uy), np.float32(1e-6))
     return np.stack([p0[:, 0], p0[:, 1], p0[:, 2], p1[:, 2], ux / ln, uy / ln, ln, width], 1)
+
+
+def _quad_heading(p0, p1) -> jnp.ndarray:
+    """[Q] headings (rad) of the quads' centre lines, by ``trig.atan2`` under jit: the same
+    float32 operations ``scenario.sample_points`` ran per sampled point (bitwise equal,
+    tests/drive/test_sim_equal.py), now once per quad."""
+    import jax
+
+    from simlab.drive import trig
+
+    def heading(p0, p1):
+        seg = p1[..., :2] - p0[..., :2]
+        return trig.atan2(seg[..., 1], seg[..., 0])
+
+    return jax.jit(heading)(p0, p1)
 
 
 def _grid(tables: list[Table], elem_off: list[int]) -> Grid:
@@ -181,6 +197,7 @@ def make_bank(maps: list[MapData]) -> MapBank:
         q_curv=fa(cat("q_curv")),
         q_speed=fa(cat("q_speed")),
         q_pack=fa(_quad_pack(cat2("q_p0", 3), cat2("q_p1", 3), cat("q_width"))),
+        q_heading=_quad_heading(fa(cat2("q_p0", 3)), fa(cat2("q_p1", 3))),
         spawn_quads=ia(cat("spawn_quads", quad_off)),
         spawn_off=ia(cum([len(m.spawn_quads) for m in maps])),
         spawn_count=ia([len(m.spawn_quads) for m in maps]),

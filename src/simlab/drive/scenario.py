@@ -92,7 +92,6 @@ def sample_points(bank: MapBank, key, map_id, shape) -> dict:
     p0, p1 = bank.q_p0[q], bank.q_p1[q]
     p = p0 + (p1 - p0) * t[..., None]
     seg = p1[..., :2] - p0[..., :2]
-    heading = trig.atan2(seg[..., 1], seg[..., 0])
     return dict(
         quad=q,
         lane=bank.q_lane[q],
@@ -100,7 +99,7 @@ def sample_points(bank: MapBank, key, map_id, shape) -> dict:
         x=p[..., 0],
         y=p[..., 1],
         z=p[..., 2],
-        heading=heading,
+        heading=bank.q_heading[q],  # precomputed per quad: atan2 per point cost ~40 %
     )
 
 
