@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 from simlab.scenes.benchmark import edge_counts
 from simlab.scenes.bottomup import blobs, face_down_rotations
 from simlab.scenes.cli import app
-from simlab.scenes.graph import GraphPrior, absolute_poses, edges_of
+from simlab.scenes.graph import GraphPrior, absolute_poses, contacts_of, edges_of
 from simlab.scenes.objects import load_object
-from simlab.scenes.pipeline import CUBE_ROTATIONS, run_structure
+from simlab.scenes.pipeline import CUBE_ROTATIONS, flush_on_table, run_structure
 
 
 def test_blobs_are_6_connected_components_of_5mm_voxels():
@@ -130,3 +130,25 @@ def test_snapping_a_lying_cans_roll_recovers_its_table_contact():
     up[:3, :3] = roll
     np.testing.assert_array_equal(snap_cylinder_rolls(up[None], [True])[0], up)
     np.testing.assert_array_equal(snap_cylinder_rolls(T[None], [False])[0], T)
+
+
+def test_flush_on_table_keeps_the_in_plane_pose_and_removes_the_slack():
+    """A GelatinBox tilted by 0.3 rad and hovering 2 cm up is put flush on the table through
+    its closest face: the contact it then has is (x, y, s = 0, d = −e_z, φ), with x, y and φ
+    those of its closest approximating contact before."""
+    from simlab.scenes.geometry import pose_from_tq
+
+    half = jnp.asarray(load_object("GelatinBox").half_extents, jnp.float32)
+    a = 0.15  # half the tilt angle about x
+    q = jnp.array([np.cos(a), np.sin(a), 0.0, 0.0])
+    T = pose_from_tq(jnp.array([0.05, -0.03, half[2] + 0.02]), q)
+    fp, fc, T_flush = jax.jit(flush_on_table)(T, half)
+    parents, faces = jnp.array([0]), jnp.stack([fp, fc])[None]
+    contacts = jax.jit(contacts_of)
+    before = np.asarray(contacts(parents, faces, T[None], half[None]))[0]
+    after = np.asarray(contacts(parents, faces, T_flush[None], half[None]))[0]
+    assert int(fp) == 0 and before[2] > 0.01  # the table's top face; it hovered
+    np.testing.assert_allclose(after[[0, 1, 6]], before[[0, 1, 6]], atol=1e-5)
+    np.testing.assert_allclose(after[2:6], [0.0, 0.0, 0.0, -1.0], atol=1e-5)
+    R = np.asarray(T_flush)[:3, :3]
+    np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-5)

@@ -26,8 +26,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from simlab.scenes.camera import unproject_depth
+from simlab.scenes.contact import closest_contact, contact_pose
 from simlab.scenes.geometry import matrix_to_quat, pose_from_tq, pose_to_tq, quat_multiply
-from simlab.scenes.graph import GraphPrior, padded_forests
+from simlab.scenes.graph import TABLE_HALF, GraphPrior, padded_forests, table_pose
 from simlab.scenes.infer import (
     Config,
     Scene,
@@ -40,9 +41,9 @@ from simlab.scenes.infer import (
     run_floating,
 )
 from simlab.scenes.likelihood import Observation, Workspace
-from simlab.scenes.refine import graph_mh_sweeps
+from simlab.scenes.refine import graph_log_target, graph_mh_sweeps
 from simlab.scenes.render import to_depth
-from simlab.scenes.structure import structure_kernel, toggle_kernel
+from simlab.scenes.structure import LOG8, structure_kernel, toggle_kernel
 
 __all__ = [
     "CUBE_ROTATIONS",
@@ -270,10 +271,12 @@ def run_3dp3(
     refine_sweeps: int = 20,
     start: Result | None = None,
     cylinder=None,
+    restart_sweeps: int = 10,
 ):
     """3DP3: 3DP3* (or the given ``start``), structure inference, contact refinement, and the
     structure moves again. half (n, 3): the objects' box half sizes [m]; cylinder (n,) bool:
     the objects symmetric about body z, whose roll is snapped first (``snap_cylinder_rolls``).
+    ``restart_sweeps`` > 0: then ``table_restarts`` for the objects left floating.
     Returns a ``Result``."""
     k1, k2, k3, k4 = jax.random.split(key, 4)
     if start is None:
@@ -310,7 +313,59 @@ def run_3dp3(
             refine_sweeps,
         )
         parents, faces = run_structure(k4, T, half, prior, parents, faces, n_active=n)
+    if restart_sweeps > 0:
+        k5 = jax.random.fold_in(key, 5)
+        parents, faces, T = table_restarts(
+            k5, cam, ws, cfg, prior, scene, obs, parents, faces, T, half, n, restart_sweeps
+        )
     return Result(np.asarray(T[:n], np.float64), parents[:n], faces[:n])
+
+
+@partial(jax.jit, static_argnames=("cam", "ws", "cfg", "prior"))
+def structure_score(cam, ws, cfg, prior, scene, obs, parents, faces, T, half) -> jax.Array:
+    """log p(graph, T) + log p(obs | T) + log 8 per contact edge: the target of a scene
+    graph state on the all-floating reference measure (the toggle's Jacobian, see
+    ``structure``), so that states with different graphs can be compared."""
+    target = graph_log_target(cam, ws, cfg, prior, scene, obs, parents, faces, T, half)
+    return target + LOG8 * jnp.sum(parents >= 0)
+
+
+def flush_on_table(T_i, half_i):
+    """(face_p, face_c, pose (4, 4)): object i put flush on the table through its closest
+    table face pair, i.e. the closest approximating contact with zero slack (s = 0, d = −e_z),
+    keeping its in-plane offset and angle."""
+    table = table_pose(T_i.dtype)
+    table_half = jnp.asarray(TABLE_HALF, T_i.dtype)
+    top_only = np.arange(6) == 0
+    fp, fc, c = closest_contact(table, table_half, T_i, half_i, parent_faces=top_only)
+    c = c.at[2].set(0.0).at[3:6].set(jnp.array([0.0, 0.0, -1.0], c.dtype))
+    return fp, fc, contact_pose(table, table_half, fp, half_i, fc, c)
+
+
+def table_restarts(key, cam, ws, cfg, prior, scene, obs, parents, faces, T, half, n, sweeps=10):
+    """For each real object the structure stage left floating: restart it flush on the table
+    (``flush_on_table``), refine the scene under that graph for ``sweeps`` sweeps, and keep
+    the result when it raises ``structure_score``. Returns (parents, faces, T).
+
+    Why: an object that is mostly hidden can sit in a wrong basin of the floating pose
+    posterior (tilted or sunk by 1–3 cm; its few pixels barely constrain it), where the
+    contact toggle, which keeps the absolute pose, finds no plausible contact. On the table
+    its pose has 3 free coordinates instead of 6, which is what the scene graph is for. This
+    is a search step (keep-if-better), not an MCMC move."""
+    parents, faces = jnp.asarray(parents), jnp.asarray(faces)
+    cur = structure_score(cam, ws, cfg, prior, scene, obs, parents, faces, T, half)
+    for i, k in zip(range(n), jax.random.split(key, n)):
+        if int(parents[i]) != -1:
+            continue
+        fp, fc, Ti = flush_on_table(T[i], half[i])
+        p2, f2 = parents.at[i].set(0), faces.at[i].set(jnp.stack([fp, fc]).astype(faces.dtype))
+        T2, _, _ = graph_mh_sweeps(
+            k, cam, ws, cfg, prior, scene, obs, p2, f2, T.at[i].set(Ti), half, sweeps
+        )
+        new = structure_score(cam, ws, cfg, prior, scene, obs, p2, f2, T2, half)
+        if bool(new > cur):
+            parents, faces, T, cur = p2, f2, T2, new
+    return np.asarray(parents), np.asarray(faces), T
 
 
 @partial(jax.jit, static_argnames=("cam", "ws", "cfg", "score_cfg", "multi"))
