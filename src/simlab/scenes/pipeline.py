@@ -41,13 +41,14 @@ from simlab.scenes.infer import (
     run_floating,
 )
 from simlab.scenes.likelihood import Observation, Workspace
-from simlab.scenes.refine import graph_log_target, graph_mh_sweeps
+from simlab.scenes.refine import _carry, graph_log_target, graph_mh_sweeps
 from simlab.scenes.render import to_depth
 from simlab.scenes.structure import LOG8, structure_kernel, toggle_kernel
 
 __all__ = [
     "CUBE_ROTATIONS",
     "Result",
+    "flush_on_table",
     "icp_start",
     "merge_by_target",
     "run_3dp3",
@@ -55,6 +56,8 @@ __all__ = [
     "run_icp",
     "run_structure",
     "snap_cylinder_rolls",
+    "structure_score",
+    "table_restarts",
 ]
 
 
@@ -359,9 +362,8 @@ def table_restarts(key, cam, ws, cfg, prior, scene, obs, parents, faces, T, half
             continue
         fp, fc, Ti = flush_on_table(T[i], half[i])
         p2, f2 = parents.at[i].set(0), faces.at[i].set(jnp.stack([fp, fc]).astype(faces.dtype))
-        T2, _, _ = graph_mh_sweeps(
-            k, cam, ws, cfg, prior, scene, obs, p2, f2, T.at[i].set(Ti), half, sweeps
-        )
+        T2 = _carry(T, p2, i, Ti)  # i's children (if any) move along with it
+        T2, _, _ = graph_mh_sweeps(k, cam, ws, cfg, prior, scene, obs, p2, f2, T2, half, sweeps)
         new = structure_score(cam, ws, cfg, prior, scene, obs, p2, f2, T2, half)
         if bool(new > cur):
             parents, faces, T, cur = p2, f2, T2, new
