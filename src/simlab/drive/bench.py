@@ -288,9 +288,9 @@ def profile_step(worlds: int, agents: int, warm: int = 24, repeats: int = 5, see
     timed("refill", lambda b, s: env._refill(b, cfg, s, key), st)
     timed("step_sim", lambda b, s, a: env.step(b, cfg, s, a, with_obs=False), st, actions)
 
-    e = lambda s: observe._Ego(cfg, s)  # noqa: E731
+    e = lambda s: observe._Ego(s)  # noqa: E731
     fr = lambda b, s: scenario.quad_frame(b, s.quad, s.x, s.y, s.psi)  # noqa: E731
-    timed("obs_ego", lambda b, s: observe.ego_block(b, s, fr(b, s)), st)
+    timed("obs_ego", lambda b, s: observe.ego_block(s, fr(b, s)), st)
     goals = timed("obs_goals", lambda b, s: observe.goal_block(b, cfg, s, e(s), fr(b, s)), st)
     timed("obs_coef", lambda b, s: observe.coef_block(s), st)
     timed(

@@ -31,13 +31,14 @@ from simlab.drive import rng, trig
 from simlab.drive.bank import MapBank, cell_candidates, raster_lookup
 from simlab.drive.config import EnvConfig
 from simlab.drive.dynamics import action_jerks, bicycle_step
+from simlab.drive.fusion import materialise
 from simlab.drive.geometry import (
     box_corners,
     boxes_overlap,
     swept_collision_cs,
     swept_reach,
 )
-from simlab.drive.observe import _materialise, observe
+from simlab.drive.observe import observe
 from simlab.drive.reward import reward_terms
 from simlab.drive.scenario import (
     RED,
@@ -171,10 +172,10 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
     dxy = jnp.hypot(ey(new["x"]) - ex(new["x"]), ey(new["y"]) - ex(new["y"]))
     level = jnp.abs(ey(new["z"]) - ex(new["z"])) <= cfg.slope_max * dxy + 1.0
     upper = jnp.arange(a)[None, :, None] < jnp.arange(a)[None, None, :]  # j > i
-    # stored once (``observe._materialise``: optimization_barrier is stripped on CPU), else
+    # stored once (``fusion.materialise``: optimization_barrier is stripped on CPU), else
     # XLA fuses the broad phase into each of the argmax passes that read it and recomputes it
     token = state.present[0, 0].astype(f32)  # a bool as a float: always finite
-    pair = _materialise(near & level & upper & ex(state.present) & ey(state.present), token)
+    pair = materialise(near & level & upper & ex(state.present) & ey(state.present), token)
 
     (s0, c0), (s1, c1) = trig.sincos(state.psi), trig.sincos(new["psi"])  # once per agent
     q0, q1 = (state.x, state.y, c0, s0), (new["x"], new["y"], c1, s1)
@@ -196,7 +197,7 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
         has = jnp.take_along_axis(rest, j[..., None], -1)[..., 0]
         cols.append(jnp.where(has, j, -1))
         rest = rest & (jnp.arange(a)[None, None, :] != j[..., None])
-    idx, rest = _materialise((jnp.stack(cols, -1), rest), token)  # [W, A, k]
+    idx, rest = materialise((jnp.stack(cols, -1), rest), token)  # [W, A, k]
     flat = lambda v: v.reshape(-1)  # noqa: E731
     # partners' global slot ids (w·a: none; dropped by the scatters)
     gidx = jnp.where(idx >= 0, jnp.arange(w, dtype=i32)[:, None, None] * a + idx, w * a)

@@ -27,12 +27,12 @@ from stored states sees exactly what the actor saw. Blind agents see no partners
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 from simlab.drive import rng, trig
 from simlab.drive.bank import MapBank, cell_candidates, route_distance
 from simlab.drive.config import EnvConfig
+from simlab.drive.fusion import fused_stack, materialise
 from simlab.drive.partners import select_partners
 from simlab.drive.scenario import quad_frame, stop_states
 from simlab.drive.state import REWARD_RANGES, WorldState
@@ -54,46 +54,10 @@ def _ego_frame(px, py, x, y, c, s):
     return c * dx + s * dy, -s * dx + c * dy
 
 
-def _materialise(x, token):
-    """x unchanged, but computed once and stored rather than fused into its consumers.
-
-    XLA's CPU loop fusion evaluates a fused producer once per element of the consumer, so
-    per-agent values (trig of the heading, hashes) feeding a [W, A, K, F] block would be
-    recomputed K·F times, and per-row masks F times. ``optimization_barrier`` does not stop
-    this on CPU (it is removed before fusion), but a conditional's result is always stored:
-    ``token`` is an integer converted to float32, so always finite (the compiler does not
-    prove it): the identity branch is the one taken, and the other only exists."""
-    zeros = lambda v: jax.tree_util.tree_map(jnp.zeros_like, v)  # noqa: E731
-    return jax.lax.cond(jnp.isfinite(token), lambda v: v, zeros, x)
-
-
-_MAX_CONCAT = 8  # XLA's CPU fusion leaves a concatenate of more operands unfused
-
-
-def _stack(cols: list) -> jnp.ndarray:
-    """``jnp.stack(cols, -1)`` built so that XLA fuses it with its producers and consumers.
-
-    A concatenate of more than ``_MAX_CONCAT`` operands is not fused on CPU: each column is
-    stored, copied into the stack and the stack read again (4x the block's memory traffic).
-    Groups of at most ``_MAX_CONCAT`` columns, zero-padded to the full width and summed,
-    give the same values (x + 0 = x) as one fused loop."""
-    if len(cols) <= _MAX_CONCAT:
-        return jnp.stack(cols, -1)
-    n, out, start = len(cols), None, 0
-    nd = jnp.ndim(cols[0]) + 1
-    while start < n:
-        group = cols[start : start + _MAX_CONCAT]
-        pad = [(0, 0)] * (nd - 1) + [(start, n - start - len(group))]
-        part = jnp.pad(jnp.stack(group, -1), pad)
-        out = part if out is None else out + part
-        start += len(group)
-    return out
-
-
 class _Ego:
     """Per-agent quantities every block shares: pose, heading cos/sin, seeds and ids."""
 
-    def __init__(self, cfg: EnvConfig, state: WorldState, key=None):
+    def __init__(self, state: WorldState, key=None):
         w, a = state.x.shape
         self.w, self.a = w, a
         self.m = state.map_id[:, None]
@@ -105,8 +69,8 @@ class _Ego:
         # per-agent values are materialised once: fused into a [W, A, K, F] block, they
         # would be recomputed for every row and column (measured: trig and hashes of the
         # ego, 480 times per agent in the boundary block)
-        self.token = state.step[0].astype(f32)  # an int as a float: finite (``_materialise``)
-        self.s, self.c, self.agent_hash = _materialise(
+        self.token = state.step[0].astype(f32)  # int as float: finite (``fusion.materialise``)
+        self.s, self.c, self.agent_hash = materialise(
             (*trig.sincos(state.psi), rng.hash_state(self.seed, self.agent_id)), self.token
         )
         self.xy = jnp.stack([state.x, state.y], -1)
@@ -117,7 +81,7 @@ class _Ego:
         return _ego_frame(px, py, e(self.x), e(self.y), e(self.c), e(self.s))
 
 
-def ego_block(bank: MapBank, state: WorldState, fr: dict) -> jnp.ndarray:
+def ego_block(state: WorldState, fr: dict) -> jnp.ndarray:
     """``ego`` [W, A, 14] from the agent's lane frame ``fr`` (``quad_frame``)."""
     return jnp.stack(
         [fr["offset"] / 5, fr["heading_error"], fr["curvature"] * 10, state.v / 30,
@@ -171,8 +135,8 @@ def lane_block(bank: MapBank, cfg: EnvConfig, e: _Ego, cur_lane, cur_s, ego_rout
         keep = rng.hash_uniform(ex(e.agent_hash), jnp.arange(cand.shape[-1]), 11)
         valid_l &= keep >= cfg.lane_dropout
     rd = route_distance(bank, bank.r_lane[cid], bank.r_s[cid], ex(cur_lane), ex(cur_s))
-    valid_l, rd = _materialise((valid_l, rd), e.token)
-    lanes = _stack(
+    valid_l, rd = materialise((valid_l, rd), e.token)
+    lanes = fused_stack(
         [sx / 100, sy / 100, tx / 100, ty / 100, (st[..., 2] - ex(e.z)) / 10,
          bank.r_width[cid] / 5, bank.r_speed[cid] / 30, rd / 1000, (rd - ex(ego_route)) / 1000,
          valid_l.astype(f32)],
@@ -191,7 +155,7 @@ def boundary_block(bank: MapBank, cfg: EnvConfig, e: _Ego) -> jnp.ndarray:
     if cfg.training and cfg.boundary_dropout > 0:
         keep = rng.hash_uniform(ex(e.agent_hash), jnp.arange(cand.shape[-1]), 13)
         valid_b &= keep >= cfg.boundary_dropout
-    valid_b = _materialise(valid_b, e.token)
+    valid_b = materialise(valid_b, e.token)
     c, s = ex(e.c), ex(e.s)
     bcos = bd[..., 0] * c + bd[..., 1] * s
     bsin = -bd[..., 0] * s + bd[..., 1] * c
@@ -220,7 +184,7 @@ def stop_block(bank: MapBank, cfg: EnvConfig, state: WorldState, e: _Ego) -> jnp
     has = jnp.arange(cfg.n_stops) < jnp.sum(ok, -1, keepdims=True)
     sid = jnp.where(has, jnp.take_along_axis(cand, pick, -1), -1)
     sidc = jnp.maximum(sid, 0)
-    light, has, sidc = _materialise((stop_states(bank, cfg, state, sid), has, sidc), e.token)
+    light, has, sidc = materialise((stop_states(bank, cfg, state, sid), has, sidc), e.token)
     ax_, ay_ = e.frame(bank.s_a[sidc][..., 0], bank.s_a[sidc][..., 1])
     bx_, by_ = e.frame(bank.s_b[sidc][..., 0], bank.s_b[sidc][..., 1])
     onehot = (light[..., None] == jnp.arange(4)[None, None, None]).astype(f32)
@@ -248,8 +212,8 @@ def agent_block(cfg: EnvConfig, state: WorldState, e: _Ego, partners) -> jnp.nda
     rx, ry = e.frame(px, py)
     dpsi = pp - ex(e.psi)
     sin_d, cos_d = trig.sincos(dpsi)
-    rx, ry, sin_d, cos_d, pv, valid_a = _materialise((rx, ry, sin_d, cos_d, pv, valid_a), e.token)
-    return _stack(
+    rx, ry, sin_d, cos_d, pv, valid_a = materialise((rx, ry, sin_d, cos_d, pv, valid_a), e.token)
+    return fused_stack(
         [rx / 100, ry / 100, (gat(e.z) - ex(e.z)) / 10, cos_d, sin_d,
          pv * cos_d / 30, pv * sin_d / 30, gat(state.length) / 7,
          gat(state.width) / 3, valid_a.astype(f32)],
@@ -262,13 +226,13 @@ def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key
     partners: optional [W, A, n_partners] indices from ``select_partners`` (recomputed when
     omitted); key: optional PRNG key mixed into the dropout/noise seed (default: the
     state's key alone)."""
-    e = _Ego(cfg, state, key)
+    e = _Ego(state, key)
     fr = quad_frame(bank, state.quad, e.x, e.y, e.psi)
     goals, cur_lane, cur_s, ego_route = goal_block(bank, cfg, state, e, fr)
     if partners is None:
         partners = select_partners(e.x, e.y, state.present, cfg.n_partners, cfg.obs_radius)
     return dict(
-        ego=ego_block(bank, state, fr).astype(f32),
+        ego=ego_block(state, fr).astype(f32),
         goals=goals.astype(f32),
         coef=coef_block(state).astype(f32),
         lanes=lane_block(bank, cfg, e, cur_lane, cur_s, ego_route).astype(f32),
