@@ -19,6 +19,19 @@ def _fmt(x, nd=1):
     return "–" if x is None or x != x else f"{x:.{nd}f}"
 
 
+def _seconds_table(splits, methods, kind, title):
+    """Median / max seconds per scene per split and method; kind "wall" or "cpu"."""
+    print(f"\n{title}, median / max (first, compiling run excluded):\n")
+    print("| split | " + " | ".join(methods) + " |")
+    print("|---" * (len(methods) + 1) + "|")
+    for s, row in splits.items():
+        cells = [
+            f"{_fmt(row[m][f'median_{kind}_s'])} / {_fmt(max(row[m][f'{kind}_s_per_scene']))}"
+            for m in methods
+        ]
+        print(f"| {s} | " + " | ".join(cells) + " |")
+
+
 def main(paths):
     splits = {}
     first = {}
@@ -54,25 +67,9 @@ def main(paths):
                 for k in ("all", "table", "object")
             ]
             print(f"| {s} | " + " | ".join(cells) + " |")
-    print("\nWall seconds per scene, median / max (first, compiling run excluded):\n")
-    print("| split | " + " | ".join(methods) + " |")
-    print("|---" * (len(methods) + 1) + "|")
-    for s, row in splits.items():
-        cells = [
-            f"{_fmt(row[m]['median_wall_s'])} / {_fmt(max(row[m]['wall_s_per_scene']))}"
-            for m in methods
-        ]
-        print(f"| {s} | " + " | ".join(cells) + " |")
+    _seconds_table(splits, methods, "wall", "Wall seconds per scene")
     if all("cpu_s_per_scene" in row[m] for row in splits.values() for m in methods):
-        print("\nProcess CPU seconds per scene (all threads), median / max (first run excluded):\n")
-        print("| split | " + " | ".join(methods) + " |")
-        print("|---" * (len(methods) + 1) + "|")
-        for s, row in splits.items():
-            cells = [
-                f"{_fmt(row[m]['median_cpu_s'])} / {_fmt(max(row[m]['cpu_s_per_scene']))}"
-                for m in methods
-            ]
-            print(f"| {s} | " + " | ".join(cells) + " |")
+        _seconds_table(splits, methods, "cpu", "Process CPU seconds per scene (all threads)")
     for p, f in first.items():
         if f:
             print(
