@@ -71,6 +71,18 @@ def test_interrupted_and_resumed_run_is_bit_identical(tmp_path):
         assert r["return_per_life"] == s["return_per_life"] and r["n_kept"] == s["n_kept"]
 
 
+def test_time_budget_stops_with_a_checkpoint(tmp_path):
+    # A budget of 1 ms ends the run after its first iteration, which is checkpointed
+    # although checkpoint_every (2) has not come round.
+    cfg = dataclasses.replace(CFG, iterations=8, max_minutes=1e-5)
+    run = RunDir.create(tmp_path, "toy", cfg)
+    ts = train(cfg, ENV, run, show_progress=False)
+    assert int(ts.iteration) == 1 and run.checkpointer().latest() == 1
+    assert [r["step"] for r in read_metrics(run.metrics_path)] == [1]
+    with pytest.raises(ValueError, match="max_minutes"):
+        dataclasses.replace(CFG, max_minutes=-1.0)
+
+
 @eqx.filter_jit
 def _both_ways(ts, env):
     obs = env.observe(ts.env_state, ts.obs_key)

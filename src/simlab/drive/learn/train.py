@@ -49,11 +49,17 @@ class TrainConfig:
     checkpoint_every: int = 10
     keep_checkpoints: int = 3
     eval_every: int = 0
+    # Wall-clock budget in minutes of training (0: none). Counted over resumes; the run
+    # stops after the iteration that reaches it, with a checkpoint. The learning-rate
+    # schedule still spans ``iterations``, so set both to match when a budget binds.
+    max_minutes: float = 0.0
     ppo: PPOConfig = field(default_factory=PPOConfig)
 
     def __post_init__(self):
         if self.rollout < 1 or self.iterations < 1 or self.shards < 1 or self.devices < 0:
             raise ValueError("rollout, iterations and shards must be >= 1, devices >= 0")
+        if self.max_minutes < 0:
+            raise ValueError(f"max_minutes must be >= 0, got {self.max_minutes}")
         if self.devices > 1 and self.shards % self.devices:
             raise ValueError(f"shards ({self.shards}) must be a multiple of devices")
 
@@ -354,7 +360,8 @@ def train(
             log.log(k + 1, **rec)
             if cfg.eval_every and evaluate is not None and (k + 1) % cfg.eval_every == 0:
                 log.log(k + 1, **{f"eval/{n}": v for n, v in evaluate(ts.policy, k + 1).items()})
-            if (k + 1) % cfg.checkpoint_every == 0 or k + 1 == cfg.iterations:
+            out_of_time = cfg.max_minutes > 0 and totals["seconds"] >= 60.0 * cfg.max_minutes
+            if (k + 1) % cfg.checkpoint_every == 0 or k + 1 == cfg.iterations or out_of_time:
                 ckpt.save(k + 1, jax.device_get(ts), meta={"totals": totals})
             bar.update(
                 1,
@@ -364,4 +371,6 @@ def train(
             )
             if callback is not None:
                 callback(k + 1, rec)
+            if out_of_time:
+                break
     return ts
