@@ -148,10 +148,12 @@ def run_3dp3_star(
     icp_steps=3,
     icp_init=True,
     history: list | None = None,
+    callback=None,
 ):
     """3DP3*: every object floating. T0 (n, 4, 4) for the scene's n real objects (the scene
     may be padded, see ``infer.make_scene``). Returns a ``Result``; ``history``, if given, is
-    extended by the log target after each sweep of the chain from T0.
+    extended by the log target after each sweep of the chain from T0, and
+    ``callback(done_sweeps, total)`` is called by that chain after each block (progress).
 
     ``icp_init``: run two chains of ``sweeps`` sweeps, one from T0 and one from the ICP
     start (``icp_start``), and return their ``merge_by_target``. Why: each start has its own
@@ -165,7 +167,7 @@ def run_3dp3_star(
     chain = partial(run_floating, cam=cam, ws=ws, cfg=cfg, scene=scene, obs=obs, sweeps=sweeps)
     chain = partial(chain, icp_every=icp_every, icp_steps=icp_steps)
     if not icp_init:
-        t, q, hist = chain(key, t=t0, q=q0)
+        t, q, hist = chain(key, t=t0, q=q0, callback=callback)
     else:
         k0, ka, kb = jax.random.split(key, 3)
 
@@ -176,7 +178,7 @@ def run_3dp3_star(
         # The chains are independent: run them on two threads (XLA releases the GIL), which
         # on a 2-core CPU halves their wall time; each result depends only on its key.
         with ThreadPoolExecutor(2) as pool:
-            fa = pool.submit(chain, ka, t=t0, q=q0)
+            fa = pool.submit(chain, ka, t=t0, q=q0, callback=callback)
             fb = pool.submit(from_icp)
             a, b = fa.result(), fb.result()
         t, q = merge_by_target(cam, ws, cfg, scene, obs, a[:2], b[:2])
