@@ -158,7 +158,10 @@ def graph_mh_sweeps(
         # same); an object with children carries them and renders the whole scene per step.
         leaf = ~jnp.any(parents == i + 1)
         t, q = pose_to_tq(T)
-        static = _others_zbuffer(cam, ws, cfg, scene, i, t, q)
+        # only a leaf's steps read it; skip the n-object splat for other and padding blocks
+        others = partial(_others_zbuffer, cam, ws, cfg, scene, i, t, q)
+        blank = jax.eval_shape(others)
+        static = jax.lax.cond(leaf & active[i], others, lambda: jnp.zeros(blank.shape, blank.dtype))
 
         def leaf_target(T2):
             ti, qi = pose_to_tq(T2[i])
