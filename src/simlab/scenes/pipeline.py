@@ -5,7 +5,9 @@
   initial poses and from an ICP start (``icp_start``), merged by the log target.
 * ``run_3dp3``: 3DP3*, then structure inference (full-structure moves for n ≤ 5, toggles to the
   table and to any parent), contact refinement under the graph (``refine.graph_mh_sweeps``),
-  and the structure moves again on the refined poses.
+  the structure moves again on the refined poses, and table restarts (``table_restarts``:
+  an object still floating is tried flush on the table, from its own pose and from a
+  table-constrained ICP fit, and kept there when the structure score rises).
 * ``run_icp``: ICP per object (rendered visible surface onto the points the other objects do
   not explain), single start or multi-start over the 24 cube rotations with the best start
   chosen by the exact likelihood: our JAX point-to-point ICP, 5 × 10 iterations, 2 cm
