@@ -96,8 +96,9 @@ class Trainer:
     def _key(self):
         # Loop-only settings do not change the compiled program.
         core = dataclasses.replace(
-            self.cfg, iterations=1, checkpoint_every=1, keep_checkpoints=1, eval_every=0
-        )
+            self.cfg, iterations=1, checkpoint_every=1, keep_checkpoints=1, eval_every=0,
+            max_minutes=0.0,
+        )  # fmt: skip
         return (core, self.num_worlds, self.mesh)
 
     def __eq__(self, other):
