@@ -44,7 +44,6 @@ The box is shared: the 1-minute load average is recorded at each iteration.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import resource
@@ -52,6 +51,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_smollm2 import stop_time  # the same UTC HH:MM deadline
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -65,18 +67,6 @@ def cpu_now() -> tuple[float, float]:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def stop_time(hhmm: str | None) -> float:
-    """Epoch seconds of the next UTC ``HH:MM`` (inf if None)."""
-    if not hhmm:
-        return float("inf")
-    h, m = map(int, hhmm.split(":"))
-    now = dt.datetime.now(dt.UTC)
-    t = now.replace(hour=h, minute=m, second=0, microsecond=0)
-    if t < now:
-        t += dt.timedelta(days=1)
-    return t.timestamp()
 
 
 def train_rewards(world: list[float], mode: str) -> list[float]:

@@ -36,7 +36,7 @@ from simlab.scenes.infer import Config, _loglik_xyz
 from simlab.scenes.likelihood import Observation, Workspace
 from simlab.scenes.render import scene_zbuffer, to_depth
 
-__all__ = ["blobs", "bottom_up_init", "face_down_rotations", "planar_icp"]
+__all__ = ["FACE_AXIS", "blobs", "bottom_up_init", "face_down_rotations", "planar_icp"]
 
 
 def blobs(points_world: np.ndarray, res: float = 0.005, min_voxels: int = 20) -> list[np.ndarray]:
@@ -54,6 +54,11 @@ def blobs(points_world: np.ndarray, res: float = 0.005, min_voxels: int = 20) ->
     sizes = ndimage.sum_labels(grid, labels, index=np.arange(1, n + 1))
     order = np.argsort(-sizes)
     return [np.flatnonzero(lab == k + 1) for k in order if sizes[k] >= min_voxels]
+
+
+#: Body axis along each face's normal in ``contact`` order (+z, −z, −x, +x, +y, −y): the
+#: centre height of an object resting on face k is its half size along FACE_AXIS[k].
+FACE_AXIS = (2, 2, 0, 0, 1, 1)
 
 
 def face_down_rotations() -> np.ndarray:
@@ -203,7 +208,7 @@ def bottom_up_init(
         tmask = np.arange(m_dst) < len(sel)
         supports = _support_heights(placed, halves)
         cand = [
-            (i, R_face[f], z_sup + halves[i][(2, 2, 0, 0, 1, 1)[f]], 2 * math.pi * y / yaws)
+            (i, R_face[f], z_sup + halves[i][FACE_AXIS[f]], 2 * math.pi * y / yaws)
             for i in range(n)
             if i not in placed
             for z_sup in supports

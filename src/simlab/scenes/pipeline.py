@@ -350,10 +350,6 @@ def flush_on_table(T_i, half_i):
     return fp, fc, contact_pose(table, table_half, fp, half_i, fc, c)
 
 
-#: Height axis of each face in ``contact`` order (+z, −z, −x, +x, +y, −y).
-_FACE_AXIS = (2, 2, 0, 0, 1, 1)
-
-
 def table_icp_pose(key, cam, ws, cfg, scene, obs, T, half, i, yaws: int = 8, radius=0.04):
     """Object i (padded index) put flat on the table by contact-constrained ICP
     (``bottomup.planar_icp``: (x, y, yaw) on the table plane, every face down × ``yaws``
@@ -362,7 +358,7 @@ def table_icp_pose(key, cam, ws, cfg, scene, obs, T, half, i, yaws: int = 8, rad
     within ``radius`` [m] of its footprint that the other objects do not explain; the best
     start by the exact likelihood over the others' z-buffer. Returns the pose (4, 4) float32,
     or None when fewer than 20 such points are seen."""
-    from simlab.scenes.bottomup import face_down_rotations, planar_icp
+    from simlab.scenes.bottomup import FACE_AXIS, face_down_rotations, planar_icp
     from simlab.scenes.icp import unexplained_points
 
     t, q = pose_to_tq(T)
@@ -388,7 +384,7 @@ def table_icp_pose(key, cam, ws, cfg, scene, obs, T, half, i, yaws: int = 8, rad
         jnp.asarray(tgt), jnp.arange(m) < len(sel),
         jnp.full((len(starts),), i, jnp.int32),
         jnp.asarray(np.stack([R[f] for f, _ in starts]), jnp.float32),
-        jnp.asarray([h[_FACE_AXIS[f]] for f, _ in starts], jnp.float32),
+        jnp.asarray([h[FACE_AXIS[f]] for f, _ in starts], jnp.float32),
         jnp.asarray([y for _, y in starts], jnp.float32),
         jnp.asarray(np.tile(centre, (len(starts), 1)), jnp.float32),
         outer=10, inner=10,
