@@ -100,8 +100,10 @@ def bench_sim(
     repeats: int = 2,
     bank=None,
     devices: int = 1,
+    env: dict | None = None,
 ) -> dict:
-    """Time ``steps`` simulator steps of ``worlds`` × ``agents`` (see the module doc).
+    """Time ``steps`` simulator steps of ``worlds`` × ``agents`` (see the module doc);
+    ``env``: further ``EnvConfig`` fields (e.g. ``partner_select``).
 
     Returns dict(mode, worlds, agents, steps, compile_s (lower + compile, s), run_s (best of
     ``repeats`` timed runs after a warm-up, s), cpu_s (process CPU time of that run, all
@@ -114,7 +116,7 @@ def bench_sim(
     from simlab.drive.env import reset
 
     bank = procedural_bank() if bank is None else bank
-    cfg = EnvConfig(n_agents=agents, random_agent_count=False)
+    cfg = EnvConfig(n_agents=agents, random_agent_count=False, **(env or {}))
     state = jax.jit(reset, static_argnums=(1, 3))(bank, cfg, jax.random.key(seed), worlds)
     if devices > 1:  # worlds split across CPU devices (one per core); XLA partitions the step
         state = shard_worlds(state, worlds, devices)
@@ -300,7 +302,9 @@ def profile_step(worlds: int, agents: int, warm: int = 24, repeats: int = 5, see
     timed("obs_stops", lambda b, s: observe.stop_block(b, cfg, s, e(s)), st)
     part = timed(
         "obs_partner_select",
-        lambda b, s: select_partners(s.x, s.y, s.present, cfg.n_partners, cfg.obs_radius),
+        lambda b, s: select_partners(
+            s.x, s.y, s.present, cfg.n_partners, cfg.obs_radius, cfg.partner_select
+        ),
         st,
     )
     timed("obs_agents", lambda b, s, p: observe.agent_block(cfg, s, e(s), p), st, part)

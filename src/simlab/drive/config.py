@@ -31,6 +31,7 @@ class EnvConfig:
     n_stops: int = 4
     n_goals: int = 4  # 1 final goal + up to 3 waypoints
     obs_radius: float = 200.0  # m
+    partner_select: Literal["rings", "top_k"] = "rings"  # spec §2.3's, or exact nearest
     # training-time observation perturbations
     training: bool = True
     lane_dropout: float = 0.5
@@ -77,5 +78,7 @@ class EnvConfig:
             raise ValueError("need 1 <= min_agents <= n_agents")
         if self.n_partners < 1 or self.n_lanes < 1 or self.n_boundary < 1:
             raise ValueError("observation counts must be positive")
+        if self.partner_select not in ("rings", "top_k"):
+            raise ValueError(f"partner_select must be rings or top_k, not {self.partner_select!r}")
         if self.dt <= 0:
             raise ValueError("dt must be positive")

@@ -230,7 +230,9 @@ def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key
     fr = quad_frame(bank, state.quad, e.x, e.y, e.psi)
     goals, cur_lane, cur_s, ego_route = goal_block(bank, cfg, state, e, fr)
     if partners is None:
-        partners = select_partners(e.x, e.y, state.present, cfg.n_partners, cfg.obs_radius)
+        partners = select_partners(
+            e.x, e.y, state.present, cfg.n_partners, cfg.obs_radius, cfg.partner_select
+        )
     return dict(
         ego=ego_block(state, fr).astype(f32),
         goals=goals.astype(f32),
