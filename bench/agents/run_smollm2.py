@@ -127,6 +127,12 @@ def main() -> None:
     ap.add_argument("--sft-epochs", type=int, default=2)
     ap.add_argument("--sft-minibatch", type=int, default=2)
     ap.add_argument("--sft-tasks", type=int, default=30, help="difficulty-1 train tasks for SFT")
+    ap.add_argument(
+        "--sft-init",
+        default=None,
+        help="a trainable-state file (an earlier run's sft.pt) to start SFT from: "
+        "--sft-epochs more epochs continue it",
+    )
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -246,6 +252,8 @@ def main() -> None:
             for task in sft_tasks
         ]
         replay_s = time.time() - t
+        if args.sft_init:
+            policy.load_trainable_state(torch.load(args.sft_init))
 
         def log(step, m):
             if step % 2 == 0:
@@ -266,6 +274,7 @@ def main() -> None:
         sft_info = {
             **info,
             "tasks": [x.id for x in sft_tasks],
+            "init": args.sft_init,
             "replay_seconds": replay_s,
             "loadavg_1min": os.getloadavg()[0],
             "peak_rss_mb": rss_mb(),
