@@ -36,7 +36,15 @@ from simlab.scenes.infer import Config, _loglik_xyz
 from simlab.scenes.likelihood import Observation, Workspace
 from simlab.scenes.render import scene_zbuffer, to_depth
 
-__all__ = ["FACE_AXIS", "blobs", "bottom_up_init", "face_down_rotations", "planar_icp"]
+__all__ = [
+    "FACE_AXIS",
+    "blobs",
+    "bottom_up_init",
+    "face_down_rotations",
+    "icp_target",
+    "observed_world",
+    "planar_icp",
+]
 
 
 def blobs(points_world: np.ndarray, res: float = 0.005, min_voxels: int = 20) -> list[np.ndarray]:
@@ -157,6 +165,22 @@ def planar_icp(
     return jax.lax.map(lambda a: one(*a), (obj, R0, z, yaw0, xy0))
 
 
+def observed_world(obs: Observation, T_wc) -> np.ndarray:
+    """Every observed pixel's point (N, 3) in the world frame [m], float64 (padding rows
+    included: mask them with ``obs.mask``)."""
+    T_wc = np.asarray(T_wc, np.float64)
+    return np.asarray(obs.pts, np.float64) @ T_wc[:3, :3].T + T_wc[:3, 3]
+
+
+def icp_target(points: np.ndarray, seed: int, m: int = 512):
+    """At most ``m`` of ``points`` (n, 3), a seeded random subset, zero-padded to (m, 3)
+    float32 with its validity mask (m,): a fixed-size ICP target, so one compilation."""
+    sel = np.random.default_rng(seed).permutation(len(points))[:m]
+    tgt = np.zeros((m, 3), np.float32)
+    tgt[: len(sel)] = points[sel]
+    return tgt, np.arange(m) < len(sel)
+
+
 def _support_heights(placed: dict, halves) -> list[float]:
     """Heights [m] of the support planes: the table (0) and the top of every placed object
     that rests flat (a body axis within 2.6° of vertical)."""
@@ -184,9 +208,7 @@ def bottom_up_init(
     key = jax.random.key(0) if key is None else key
     pts_all, valid_all = pack_points([o.surface_points for o in objs])
     T_cw = jnp.asarray(np.linalg.inv(T_wc), jnp.float32)
-    mask = np.asarray(obs.mask)
-    world = np.asarray(obs.pts, np.float64) @ T_wc[:3, :3].T + T_wc[:3, 3]
-    world = world[mask]
+    world = observed_world(obs, T_wc)[np.asarray(obs.mask)]
     explained = np.zeros(len(world), bool)
     R_face = face_down_rotations()
     n = len(objs)
@@ -194,7 +216,6 @@ def bottom_up_init(
     halves = [np.asarray(o.half_extents) for o in objs]
     static = jnp.full((cam.height, cam.width), 1e9, jnp.float32)
     last_centre = np.zeros(2)
-    m_dst = 512
     while len(placed) < n:
         groups = blobs(world[~explained])
         if not groups:
@@ -202,10 +223,7 @@ def bottom_up_init(
         idx = np.flatnonzero(~explained)[groups[0]]
         blob = world[idx]
         last_centre = blob[:, :2].mean(0)
-        tgt = np.zeros((m_dst, 3), np.float32)
-        sel = np.random.default_rng(len(placed)).permutation(len(blob))[:m_dst]
-        tgt[: len(sel)] = blob[sel]
-        tmask = np.arange(m_dst) < len(sel)
+        tgt, tmask = icp_target(blob, seed=len(placed))
         supports = _support_heights(placed, halves)
         cand = [
             (i, R_face[f], z_sup + halves[i][FACE_AXIS[f]], 2 * math.pi * y / yaws)

@@ -358,30 +358,32 @@ def table_icp_pose(key, cam, ws, cfg, scene, obs, T, half, i, yaws: int = 8, rad
     within ``radius`` [m] of its footprint that the other objects do not explain; the best
     start by the exact likelihood over the others' z-buffer. Returns the pose (4, 4) float32,
     or None when fewer than 20 such points are seen."""
-    from simlab.scenes.bottomup import FACE_AXIS, face_down_rotations, planar_icp
+    from simlab.scenes.bottomup import (
+        FACE_AXIS,
+        face_down_rotations,
+        icp_target,
+        observed_world,
+        planar_icp,
+    )
     from simlab.scenes.icp import unexplained_points
 
     t, q = pose_to_tq(T)
     static = _others_zbuffer(cam, ws, cfg, scene, i, t, q)
     free = np.asarray(unexplained_points(obs, unproject_depth(cam, to_depth(static))))
-    T_wc = np.asarray(obs.T_wc, np.float64)
-    world = np.asarray(obs.pts, np.float64) @ T_wc[:3, :3].T + T_wc[:3, 3]
+    world = observed_world(obs, obs.T_wc)
     centre = np.asarray(T[i, :2, 3], np.float64)
     reach = float(np.linalg.norm(np.asarray(half[i]))) + radius
     near = free & (np.linalg.norm(world[:, :2] - centre, axis=1) < reach) & (world[:, 2] > 0.01)
     pts = world[near]
     if len(pts) < 20:
         return None
-    m = 512
-    sel = np.random.default_rng(int(i)).permutation(len(pts))[:m]
-    tgt = np.zeros((m, 3), np.float32)
-    tgt[: len(sel)] = pts[sel]
+    tgt, tmask = icp_target(pts, seed=int(i))
     h = np.asarray(half[i], np.float64)
     R = face_down_rotations()
     starts = [(f, 2 * np.pi * y / yaws) for f in range(6) for y in range(yaws)]
     poses, ll = planar_icp(
         key, cam, ws, cfg, scene.points, scene.valid, scene.T_cw, static, obs,
-        jnp.asarray(tgt), jnp.arange(m) < len(sel),
+        jnp.asarray(tgt), jnp.asarray(tmask),
         jnp.full((len(starts),), i, jnp.int32),
         jnp.asarray(np.stack([R[f] for f, _ in starts]), jnp.float32),
         jnp.asarray([h[FACE_AXIS[f]] for f, _ in starts], jnp.float32),
