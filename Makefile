@@ -23,8 +23,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(CODE)
 
 # pytest exits 5 when it collects no tests, which fails this target: CI cannot pass empty.
+# Two worker processes (pytest-xdist); each test file runs whole on one worker, so its
+# module-scoped fixtures (compiled programs, trained policies) are built once.
+# `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 demo: $(STAMP)
 	$(BIN)/simlab demo
