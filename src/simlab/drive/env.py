@@ -31,7 +31,7 @@ from simlab.drive import rng, trig
 from simlab.drive.bank import MapBank, cell_candidates, raster_lookup
 from simlab.drive.config import EnvConfig
 from simlab.drive.dynamics import action_jerks, bicycle_step
-from simlab.drive.fusion import materialise
+from simlab.drive.fusion import few_rows, materialise
 from simlab.drive.geometry import (
     box_corners,
     boxes_overlap,
@@ -210,8 +210,7 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
     def compact(_):
         # few agents have a near partner: gather them (and their partners) and test only
         # those pairs, instead of all W·A·k slots
-        (rows,) = jnp.nonzero(busy, size=cap_rows, fill_value=w * a)
-        r = jnp.minimum(rows, w * a - 1)
+        rows, r = few_rows(busy, cap_rows)
         gi = gidx.reshape(w * a, k)[r]  # [cap, k]
         gj = jnp.minimum(gi, w * a - 1)
         own = lambda v: flat(v)[r][:, None]  # noqa: E731
@@ -236,8 +235,7 @@ def collisions(cfg: EnvConfig, state: WorldState, new: dict) -> jnp.ndarray:
     cap = max(1, -(-w * a // OVER_BATCH))
 
     def some_rows(f):
-        (rows,) = jnp.nonzero(over, size=cap, fill_value=w * a)  # w·a: dropped by scatters
-        r = jnp.minimum(rows, w * a - 1)
+        rows, r = few_rows(over, cap)
         rw = r // a
         own = lambda v: v.reshape(-1)[r][:, None]  # noqa: E731  [cap, 1]
         world = lambda v: v[rw]  # noqa: E731  [cap, A]
@@ -415,7 +413,7 @@ def _reset_worlds(bank: MapBank, cfg: EnvConfig, st: WorldState, reset_w, key) -
 
     def batch(cap):
         def few(s):
-            (rows,) = jnp.nonzero(reset_w, size=cap, fill_value=w)  # w: dropped by the scatter
+            rows, _ = few_rows(reset_w, cap)
             fresh = _replace(reset(bank, cfg, key, cap), dict(key=s.key))
 
             def put(old, val):

@@ -1,14 +1,14 @@
-"""Controls over XLA's CPU fusion that leave values unchanged (used by ``observe`` and
-``env``): store a value once instead of recomputing it inside its consumers, and build wide
-stacks that still fuse. Both were measured on the observation and collision passes; see
-their docstrings."""
+"""Controls over XLA's CPU work that leave values unchanged (used by ``observe``, ``env``
+and ``scenario``): store a value once instead of recomputing it inside its consumers, build
+wide stacks that still fuse, and pick the few rows that need an expensive pass. Each was
+measured on the observation, collision or association passes; see their docstrings."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 
-__all__ = ["MAX_CONCAT", "fused_stack", "materialise"]
+__all__ = ["MAX_CONCAT", "few_rows", "fused_stack", "materialise"]
 
 
 def materialise(x, token):
@@ -45,3 +45,16 @@ def fused_stack(cols: list) -> jnp.ndarray:
         out = part if out is None else out + part
         start += len(group)
     return out
+
+
+def few_rows(mask, cap: int):
+    """The first ``cap`` True positions of a flat bool ``mask`` [n], for gathering the few
+    rows that need an expensive pass and scattering the results back (a fixed ``cap``, so
+    one compilation; the caller checks ``sum(mask) <= cap`` or takes another branch).
+
+    Returns (rows, r), both [cap] int: ``rows`` is padded with n, so ``x.at[rows].set(v,
+    mode="drop")`` writes only real rows; ``r`` is ``rows`` clamped to n - 1, safe to gather
+    with (padding rows read row n - 1: mask their results)."""
+    n = mask.shape[0]
+    (rows,) = jnp.nonzero(mask, size=cap, fill_value=n)
+    return rows, jnp.minimum(rows, n - 1)

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from simlab.drive import rng, trig
 from simlab.drive.bank import MapBank, cell_row, route_distance
 from simlab.drive.config import EnvConfig
+from simlab.drive.fusion import few_rows
 from simlab.drive.geometry import boxes_overlap
 from simlab.drive.state import REWARD_RANGES
 
@@ -155,8 +156,7 @@ def associate(bank: MapBank, map_id, x, y, z, psi, prev_quad) -> dict:
 
         def some(args):
             quad, on_lane = args
-            (idx,) = jnp.nonzero(wide, size=cap, fill_value=n)  # n: dropped by the scatter
-            r = jnp.minimum(idx, n - 1)
+            idx, r = few_rows(wide, cap)
             g = lambda v: flat(v)[r]  # noqa: E731
             c = grid.rows[g(row)]  # [cap, K]
             b, on = _assoc_best(bank, c, g(x), g(y), g(z), g(cos_p), g(sin_p))
