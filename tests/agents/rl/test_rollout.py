@@ -70,3 +70,27 @@ def test_early_stop_drops_stragglers():
     cfg = RolloutConfig(k=10, max_new_tokens=2, max_turns=3, bf16=False)
     rs, st = collect(policy, toy_tasks(1), make, cfg, torch.Generator().manual_seed(0))
     assert st.dropped == 1 and len(rs) == 9
+
+
+def test_shared_prefix_changes_nothing_but_the_prefill():
+    policy = _policy()
+    for tasks in ([ToyTask(0, 0), ToyTask(123456, 1), ToyTask(7, 1000000)], [ToyTask(5, 2)]):
+        out = {}
+        for share in (False, True):
+            cfg = RolloutConfig(
+                k=3, max_new_tokens=5, max_turns=2, bf16=False, early_stop=False,
+                temperature=0.0, share_prefix=share,
+            )  # fmt: skip
+            out[share] = collect(
+                policy, tasks, lambda: ToyEnv(), cfg, torch.Generator().manual_seed(0)
+            )
+        (plain, st0), (shared, st1) = out[False], out[True]
+        assert [r.ids for r in plain] == [r.ids for r in shared]
+        for a, b in zip(plain, shared, strict=True):
+            torch.testing.assert_close(
+                torch.tensor(b.sample_logprobs), torch.tensor(a.sample_logprobs), atol=1e-5, rtol=0
+            )
+        # the common opening is fed once instead of once per row
+        common = len(plain[0].ids[: min(len(r.ids) for r in plain)])
+        assert st1.prefill_tokens < st0.prefill_tokens
+        assert st0.prefill_tokens - st1.prefill_tokens <= (len(plain) - 1) * common
