@@ -1,0 +1,34 @@
+"""Suite-wide pytest settings: one JAX compilation cache per test session.
+
+Several test files compile the same programs (the drive wrappers' module-level jitted reset
+and step serve test_scenario and test_wrappers, for example). In one process JAX's in-memory
+cache shares them; under ``make test``'s two pytest-xdist workers the files run in different
+processes, and each would compile them again. So the session gets a fresh on-disk cache
+(``JAX_COMPILATION_CACHE_DIR``) that both workers inherit: a program one of them compiled
+is loaded, not recompiled, by the other. It starts empty every session (nothing is carried
+between runs) and is deleted at the end. A cache directory set by the caller is kept as is.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+
+
+def pytest_configure(config):
+    # Runs in the controller before xdist starts its workers (they inherit the environment);
+    # workers then see the variable set and leave it.
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return
+    path = tempfile.mkdtemp(prefix="simlab-jax-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = path
+    if "jax" in sys.modules:  # imported already (by a plugin): the variable was read
+        sys.modules["jax"].config.update("jax_compilation_cache_dir", path)
+    config._simlab_jax_cache = path
+
+
+def pytest_unconfigure(config):
+    path = getattr(config, "_simlab_jax_cache", None)
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
+        del os.environ["JAX_COMPILATION_CACHE_DIR"]
