@@ -6,7 +6,8 @@ cache shares them; under ``make test``'s two pytest-xdist workers the files run 
 processes, and each would compile them again. So the session gets a fresh on-disk cache
 (``JAX_COMPILATION_CACHE_DIR``) that both workers inherit: a program one of them compiled
 is loaded, not recompiled, by the other. It starts empty every session (nothing is carried
-between runs) and is deleted at the end. A cache directory set by the caller is kept as is.
+between runs) and is deleted at the end. A cache directory set by the caller is kept as is;
+``JAX_COMPILATION_CACHE_DIR=`` (empty) runs without one.
 """
 
 import os
@@ -18,7 +19,7 @@ import tempfile
 def pytest_configure(config):
     # Runs in the controller before xdist starts its workers (they inherit the environment);
     # workers then see the variable set and leave it.
-    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
         return
     path = tempfile.mkdtemp(prefix="simlab-jax-cache-")
     os.environ["JAX_COMPILATION_CACHE_DIR"] = path
