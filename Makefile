@@ -24,11 +24,12 @@ lint: $(STAMP)
 
 # pytest exits 5 when it collects no tests, which fails this target: CI cannot pass empty.
 # Two worker processes (pytest-xdist); each test file runs whole on one worker, so its
-# module-scoped fixtures (compiled programs, trained policies) are built once.
+# module-scoped fixtures (compiled programs, trained policies) are built once; files are
+# handed out in collection order, slow ones first (tests/conftest.py).
 # `make test TEST_WORKERS=0` runs in one process.
 TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 demo: $(STAMP)
 	$(BIN)/simlab demo

@@ -1,4 +1,5 @@
-"""Suite-wide pytest settings: one JAX compilation cache per test session.
+"""Suite-wide pytest settings: one JAX compilation cache per test session, and under
+pytest-xdist the files with ``slow`` tests scheduled first.
 
 Several test files compile the same programs (the drive wrappers' module-level jitted reset
 and step serve test_scenario and test_wrappers, for example). In one process JAX's in-memory
@@ -8,6 +9,11 @@ processes, and each would compile them again. So the session gets a fresh on-dis
 is loaded, not recompiled, by the other. It starts empty every session (nothing is carried
 between runs) and is deleted at the end. A cache directory set by the caller is kept as is;
 ``JAX_COMPILATION_CACHE_DIR=`` (empty) runs without one.
+
+``make test`` hands out whole files (``--dist loadfile``) in collection order
+(``--no-loadscope-reorder``); a file started last that takes minutes leaves the other worker
+idle meanwhile. So on the workers, files holding a test marked ``slow`` (the ones that take
+15 s or more alone) come first, in their usual order, then the rest.
 """
 
 import os
@@ -33,3 +39,10 @@ def pytest_unconfigure(config):
     if path is not None:
         shutil.rmtree(path, ignore_errors=True)
         del os.environ["JAX_COMPILATION_CACHE_DIR"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # a plain run keeps the usual order
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: order kept otherwise

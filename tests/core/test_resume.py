@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from simlab.core.checkpoint import Checkpointer
 from simlab.core.run import read_metrics
@@ -23,6 +24,7 @@ def run_toy(folder, steps, delay=0.0):
     )
 
 
+@pytest.mark.slow  # ~13 s alone (subprocesses)
 def test_killed_run_resumes_to_the_same_result(tmp_path):
     steps = 40
     run_toy(tmp_path / "reference", steps)

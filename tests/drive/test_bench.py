@@ -14,6 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from simlab.drive import env
 from simlab.drive.bench import driving_years_per_hour, procedural_bank
@@ -102,6 +103,7 @@ def test_collision_pass_equals_all_pairs():
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow  # ~18 s alone, mostly compiling
 def test_world_resets_batched_and_full():
     bank = procedural_bank()
     cfg = EnvConfig(n_agents=3, n_partners=2)

@@ -8,6 +8,7 @@ from simlab.core.errors import ConfigError
 from simlab.drive.render import load_map, render_rollout
 
 
+@pytest.mark.slow  # ~24 s alone, mostly compiling the simulator
 def test_png_and_gif_frame_count(tmp_path):
     steps, every = 7, 2  # frames at t = 0, 2, 4, 6
     png, gif = render_rollout(tmp_path, "roundabout", steps=steps, agents=5, seed=1, every=every)

@@ -280,6 +280,7 @@ def test_erratic_driver_flags(world):
         np.testing.assert_array_equal(np.asarray(s.erratic), np.asarray(s.blind | s.braker))
 
 
+@pytest.mark.slow  # ~24 s alone: compiles the step
 def test_world_reset_counts_stopped_agents_not_respawning_ones(world):
     """Spec §5.5: a world resets when > 40 % of its agents are inactive, a rule meant for
     ``on_collision = "stop"``. Slots waiting to respawn (``pending``) or to start a new life

@@ -119,6 +119,7 @@ def _collisions_both(cfg, st, new):
 
 
 @pytest.mark.parametrize("spread", [400.0, 60.0, 25.0])
+@pytest.mark.slow  # ~15 s alone (first case compiles)
 def test_collisions_equals_all_pairs(spread):
     """Uniform boxes over spread x spread m. 400 m: few agents have a near partner (the
     gathered narrow test); 60 m: many do (the dense test), 1-2 have more than N_NEAR (the

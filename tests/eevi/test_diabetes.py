@@ -46,6 +46,7 @@ def test_schedule_and_pairs(dias4):
     assert len(net.variables) == 2 + 4 * 17
 
 
+@pytest.mark.slow  # ~15 s alone
 def test_e5_smc_csmc_bracket_exact_on_four_hours(dias4):
     net, bn, sched = dias4
     n = 150

@@ -264,6 +264,7 @@ def _chain(n_steps, key, log_jacobian):
 _chain_jit = jax.jit(_chain, static_argnums=0)
 
 
+@pytest.mark.slow  # ~17 s alone
 def test_toggle_leaves_the_prior_invariant_and_a_log4_error_is_detected():
     on, z = _chain_jit(8000, jax.random.key(0), S.LOG8)
     on, z = np.asarray(on), np.asarray(z)

@@ -6,6 +6,7 @@ that test's compilation.)"""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from simlab.scenes import infer, likelihood, objects
 from simlab.scenes.camera import YCBV, look_at, scale_down
@@ -32,6 +33,7 @@ def _setup(n, n_pad):
     return scene, obs, t0, q0, half
 
 
+@pytest.mark.slow  # ~20 s alone, mostly compiling
 def test_padding_objects_change_nothing_for_the_real_objects():
     key = jax.random.key(3)
     scene, obs, t0, q0, _ = _setup(1, 0)

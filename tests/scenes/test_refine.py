@@ -15,6 +15,7 @@ from simlab.scenes.objects import load_object
 from simlab.scenes.refine import graph_log_target, graph_mh_sweeps
 
 
+@pytest.mark.slow  # ~33 s alone: compiles the graph sweeps twice (3 and 4 objects)
 def test_refinement_keeps_rigid_poses_near_the_truth_and_children_on_their_parents():
     names = ["CrackerBox", "GelatinBox", "TomatoSoupCan"]
     objs = [load_object(n) for n in names]

@@ -4,6 +4,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from PIL import Image
 
 from simlab.drive.config import EnvConfig
@@ -15,6 +16,7 @@ from simlab.drive.render import load_driver, load_map, rollout, write_gif
 ENV = dict(n_lanes=8, n_boundary=8, n_partners=2, v_goal=30.0)
 
 
+@pytest.mark.slow  # ~27 s alone, mostly compiling the simulator
 def test_exported_policy_drives_the_render(tmp_path):
     env = SimEnv(procedural_bank(0, 1), EnvConfig(n_agents=3, **ENV), 1)
     obs = jax.eval_shape(lambda k: env.observe(env.reset(k)), jax.random.PRNGKey(0))

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
@@ -34,6 +36,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow  # ~28 s alone: a subprocess compiles the iteration for 1 and 2 devices
 def test_two_host_devices_match_one_device():
     here = Path(__file__).parent
     env = dict(os.environ)

@@ -27,6 +27,7 @@ TINY = [
 ]
 
 
+@pytest.mark.slow  # ~100 s alone: compiles a training iteration and an evaluation
 def test_train_then_eval_on_procedural_map(tmp_path):
     args = ["train", "--preset", "smoke", "--out", str(tmp_path)]
     for s in TINY:

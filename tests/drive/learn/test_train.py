@@ -31,6 +31,7 @@ def learned(tmp_path_factory):
     return run, ts
 
 
+@pytest.mark.slow  # ~20 s alone (its fixture trains 30 iterations)
 def test_ppo_learns_the_toy_task(learned):
     run, _ = learned
     recs = read_metrics(run.metrics_path)
