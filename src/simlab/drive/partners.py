@@ -10,9 +10,9 @@ meaning (the policy max-pools over partners).
 That is the spec's CPU path and the default. ``method="top_k"`` (spec: "an optional GPU
 path") selects exactly the N nearest by ``lax.top_k`` over the [W, A, A] distances. On this
 CPU, alone, it took 55–69 ms per call at 256 worlds × 150 slots (30 % present, N = 20)
-against 209–241 ms for the rings, and the same at 4096 × 32; but a whole ``observe`` call
-cost the same with either (450–570 CPU ms at load 5), so the rings stay the default
-(``bench/drive/NOTES.md``).
+against 209–241 ms for the rings (106–110 vs 133–136 ms at 4096 × 32); but a whole
+``observe`` call cost the same with either (450–570 CPU ms at load 5), so the rings stay
+the default (``bench/drive/NOTES.md``).
 """
 
 from __future__ import annotations
