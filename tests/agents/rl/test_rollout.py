@@ -91,6 +91,6 @@ def test_shared_prefix_changes_nothing_but_the_prefill():
                 torch.tensor(b.sample_logprobs), torch.tensor(a.sample_logprobs), atol=1e-5, rtol=0
             )
         # the common opening is fed once instead of once per row
-        common = len(plain[0].ids[: min(len(r.ids) for r in plain)])
+        common = min(len(r.ids) for r in plain)
         assert st1.prefill_tokens < st0.prefill_tokens
         assert st0.prefill_tokens - st1.prefill_tokens <= (len(plain) - 1) * common
