@@ -8,7 +8,8 @@ For each preset (smoke, cpu) and with/without advantage filtering, on procedural
 * ``agent_steps_per_s``: alive agent-steps of the iteration / iteration_s (learning included);
 * ``frac_filtered``, ``updates`` (minibatch steps) of the last iteration; ``compile_s``.
 
-    python bench/drive/bench_ppo.py [--presets smoke,cpu] [--iters 3]
+    python bench/drive/bench_ppo.py [--presets smoke,cpu] [--iters 3] [--filter on]
+                                    [--set worlds=128 ...]
 
 Prints one JSON object. Timings depend on machine load; ``loadavg`` is reported alongside.
 """
@@ -23,16 +24,16 @@ import statistics
 import time
 
 
-def bench(preset: str, adv_filter: bool, iters: int) -> dict:
+def bench(preset: str, adv_filter: bool, iters: int, overrides: tuple[str, ...] = ()) -> dict:
     import equinox as eqx
     import jax
 
-    from simlab.drive.learn.config import PRESETS
+    from simlab.drive.learn.config import load_drive_config
     from simlab.drive.learn.experiment import train_env
     from simlab.drive.learn.rollout import rollout
     from simlab.drive.learn.train import Trainer, summarize
 
-    cfg = PRESETS[preset]
+    cfg = load_drive_config(preset, overrides=overrides)
     tcfg = dataclasses.replace(
         cfg.train, ppo=dataclasses.replace(cfg.train.ppo, adv_filter=adv_filter)
     )
@@ -88,11 +89,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--presets", default="smoke,cpu")
     ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--filter", choices=("both", "on", "off"), default="both")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override, as in `simlab drive train --set` (repeatable)",
+    )
     args = ap.parse_args()
     results = []
     for preset in args.presets.split(","):
-        for adv_filter in (True, False):
-            results.append(bench(preset, adv_filter, args.iters))
+        for adv_filter in {"both": (True, False), "on": (True,), "off": (False,)}[args.filter]:
+            results.append(bench(preset, adv_filter, args.iters, tuple(args.set)))
             print(json.dumps(results[-1]), flush=True)
     print(json.dumps({"loadavg": os.getloadavg(), "cpus": os.cpu_count(), "results": results}))
 

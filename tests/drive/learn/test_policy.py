@@ -55,6 +55,27 @@ def test_masked_max_matches_numpy_and_empty_pools_to_zero():
         np.testing.assert_array_equal(got[b], want)
 
 
+def test_masked_max_gradient_is_one_hot_at_the_valid_argmax():
+    # The pool is a gather at the arg-max (cheaper backward on CPU than reduce-max's):
+    # d(sum of pooled)/dh must be 1 at each channel's valid maximum, 0 elsewhere and 0 for
+    # an empty set, exactly what jnp.max's gradient is when there are no ties.
+    rng = np.random.default_rng(1)
+    h = rng.normal(size=(5, 7, 4)).astype(np.float32)
+    valid = rng.random((5, 7)) < 0.5
+    valid[3] = False
+    grad = np.asarray(jax.grad(lambda x: masked_max(x, jnp.asarray(valid)).sum())(jnp.asarray(h)))
+    want = np.zeros_like(h)
+    for b in range(5):
+        if valid[b].any():
+            rows = np.where(valid[b])[0]
+            want[b, rows[h[b, rows].argmax(0)], np.arange(4)] = 1.0
+    np.testing.assert_array_equal(grad, want)
+    ref = jax.grad(lambda x: jnp.where(valid[..., None], x, -jnp.inf).max(-2).clip(-1e30).sum())(
+        jnp.asarray(h)
+    )
+    np.testing.assert_array_equal(grad[valid.any(-1)], np.asarray(ref)[valid.any(-1)])
+
+
 def test_spec_read_from_observation():
     obs = random_obs(0)
     assert obs_spec(obs) == dict(sorted(SPEC.items()))

@@ -94,7 +94,10 @@ class Dense(eqx.Module):
         self.b = scale * jax.random.uniform(kb, (n_out,), jnp.float32, -bound, bound)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        return x @ self.w + self.b
+        # One 2-D GEMM over the flattened leading dims: for set blocks [B, N, F] XLA CPU
+        # computes the weight gradient of the 3-D form about 1.3x slower (same values).
+        lead = x.shape[:-1]
+        return (x.reshape(-1, x.shape[-1]) @ self.w + self.b).reshape(*lead, self.w.shape[1])
 
 
 class LayerNorm(eqx.Module):
@@ -133,8 +136,13 @@ class Encoder(eqx.Module):
 
 def masked_max(h: jax.Array, valid: jax.Array) -> jax.Array:
     """Channel-wise max of ``h [..., N, C]`` over rows with ``valid [..., N]``; 0 if none."""
+    # The max is taken as a gather at the per-channel arg-max: the same values, and its
+    # gradient (a scatter to one row per channel) is ~2x cheaper on XLA CPU than the
+    # transpose of a reduce-max, which dominated the PPO update's backward pass. (Exact ties
+    # send the gradient to one row instead of splitting it: another subgradient.)
     neg = jnp.finfo(h.dtype).min
-    pooled = jnp.max(jnp.where(valid[..., None], h, neg), axis=-2)
+    arg = jnp.argmax(jnp.where(valid[..., None], h, neg), axis=-2)
+    pooled = jnp.take_along_axis(h, arg[..., None, :], axis=-2)[..., 0, :]
     return jnp.where(jnp.any(valid, axis=-1)[..., None], pooled, 0.0)
 
 
