@@ -101,7 +101,7 @@ def grid_town(seed: int = 0, nx: int = 3, ny: int = 3) -> RoadGraph:
                     continue
                 dst = road[((i, j), d_out)]
                 h_out = np.arctan2(d_out[1], d_out[0])
-                turn = np.cross(-np.array(d_in), np.array(d_out))
+                turn = d_out[0] * d_in[1] - d_out[1] * d_in[0]  # z of (−d_in) × d_out
                 if turn == 0 or len(arms) == 2:  # straight, or a corner bend
                     pairs = list(zip(src, dst))
                 elif turn < 0:

@@ -47,3 +47,18 @@ def test_bad_keys_and_values_are_config_errors(overrides, match):
 def test_unknown_preset():
     with pytest.raises(ConfigError, match="preset"):
         load_drive_config("nope")
+
+
+def test_lane_row_step_reaches_the_map_bank():
+    # maps.lane_row_step (spec §15: the 40 m W_lane spacing is a default to tune) must cut
+    # the training and held-out maps' lanes into rows of that length.
+    from simlab.drive.learn.experiment import eval_env, train_env
+
+    cfg = load_drive_config("easy", overrides=("maps.lane_row_step=10",))
+    assert cfg.maps.lane_row_step == 10.0
+    coarse = train_env(load_drive_config("easy")).bank
+    fine, held_out = train_env(cfg).bank, eval_env(cfg).bank
+    for bank in (coarse, fine, held_out):
+        lengths = (bank.r_end - bank.r_start[:, :2]) ** 2
+        assert float(lengths.sum(-1).max()) ** 0.5 <= (40.0 if bank is coarse else 10.0) + 1e-3
+    assert fine.r_start.shape[0] > 3 * coarse.r_start.shape[0]

@@ -58,11 +58,15 @@ __all__ = ["PRESETS", "DriveConfig", "EvalConfig", "MapsConfig", "load_drive_con
 
 @dataclass(frozen=True)
 class MapsConfig:
-    """Procedural training maps (seeded) and the held-out seed used for evaluation."""
+    """Procedural training maps (seeded) and the held-out seed used for evaluation.
+
+    ``lane_row_step``: length (m) of the W_lane rows the maps are cut into (spec §15 lists the
+    40 m spacing as a default to tune; ``simlab.drive.mapdata.MapBuild``)."""
 
     procedural: int = 3
     seed: int = 0
     eval_seed: int = 1000
+    lane_row_step: float = 40.0
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,14 @@ __all__ = ["eval_env", "load_policy", "run_eval", "run_training", "train_env"]
 
 
 def train_env(cfg: DriveConfig) -> SimEnv:
-    bank = procedural_bank(cfg.maps.seed, cfg.maps.procedural)
+    bank = procedural_bank(cfg.maps.seed, cfg.maps.procedural, cfg.maps.lane_row_step)
     return SimEnv(bank, cfg.env, cfg.worlds, cfg.progress_reward)
 
 
 def eval_env(cfg: DriveConfig, mode: str | None = None, worlds: int | None = None) -> SimEnv:
     """Held-out procedural maps; deterministic observations (no dropout)."""
     mode = mode or cfg.eval.mode
-    bank = procedural_bank(cfg.maps.eval_seed, cfg.maps.procedural)
+    bank = procedural_bank(cfg.maps.eval_seed, cfg.maps.procedural, cfg.maps.lane_row_step)
     env_cfg = dataclasses.replace(cfg.env, training=False)
     if mode == "longform":
         env_cfg = longform_env(cfg.env)

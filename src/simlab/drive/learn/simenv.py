@@ -77,13 +77,15 @@ def to_blocks(raw: dict) -> dict:
 
 
 @functools.lru_cache(maxsize=8)
-def procedural_bank(seed: int = 0, n: int = 3) -> MapBank:
-    """A bank of ``n`` seeded procedural maps (grid towns, highways, roundabouts); cached."""
+def procedural_bank(seed: int = 0, n: int = 3, lane_row_step: float = 40.0) -> MapBank:
+    """A bank of ``n`` seeded procedural maps (grid towns, highways, roundabouts), their
+    W_lane rows ``lane_row_step`` m long; cached."""
     from simlab.drive.bank import make_bank
-    from simlab.drive.mapdata import build_map
+    from simlab.drive.mapdata import MapBuild, build_map
     from simlab.drive.procgen import procedural_graphs
 
-    return make_bank([build_map(g) for g in procedural_graphs(seed, n)])
+    build = MapBuild(lane_row_step=lane_row_step)
+    return make_bank([build_map(g, build) for g in procedural_graphs(seed, n)])
 
 
 ROUTE_CAP = 2000.0  # m; a leg longer than this is unreachable (the map's 1e5 m sentinel)
