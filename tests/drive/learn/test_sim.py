@@ -51,6 +51,9 @@ def test_train_then_eval_on_procedural_map(tmp_path):
     assert (run / "artefacts" / "policy.npz").exists()
     assert out["steps"] == 12 and out["agent_steps"] > 0
     assert out["km_between_incidents_lower95"] <= out["km"] / 2.99
+    for name in ("goal", "collision", "offroad", "timeout"):
+        lo, hi = out[f"{name}_per_life_lo95"], out[f"{name}_per_life_hi95"]
+        assert 0.0 <= lo <= out[f"{name}_per_life"] <= hi <= 1.0
     # Same policy, same held-out maps, same seed and settings: eval is deterministic and
     # equals the periodic evaluation logged during training.
     assert out["km"] == pytest.approx(ev["eval/km"])
@@ -118,3 +121,14 @@ def test_progress_shaping_is_added_to_the_reward_and_logged():
     np.testing.assert_allclose(np.asarray(r), [[0.52, -0.01, 0.0]], rtol=1e-6)
     np.testing.assert_allclose(np.asarray(ev["r_progress"]), [[0.02, -0.01, 0.0]], rtol=1e-6)
     assert ev["r_goal"] is events["r_goal"] and "r_progress" not in events  # no mutation
+
+
+def test_wilson_interval_matches_statsmodels():
+    # The per-life shares of an evaluation carry a 95 % Wilson interval; oracle: statsmodels.
+    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    from simlab.drive.learn.evaluate import wilson
+
+    for k, n in ((0, 10), (3, 10), (13, 46), (46, 46), (120, 1000)):
+        want = proportion.proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert wilson(k, n) == pytest.approx(want, abs=1e-9)
+    assert wilson(0, 0) == (0.0, 1.0)

@@ -5,7 +5,10 @@ the same environment step and the same event sums and ``summarize`` as the train
 (goal, collision, offroad, red_light, wrong_way, timeout, ...), mean speed, comfort share and
 progress (route-distance reduction / initial route distance, see ``simenv._progress``),
 km between incidents (collision + off-road + red light) with its one-sided 95 % lower bound:
-km / (χ²₀.₉₅(2n + 2)/2) for n incidents, which is the rule of three, km/3, when n = 0.
+km / (χ²₀.₉₅(2n + 2)/2) for n incidents, which is the rule of three, km/3, when n = 0, and a
+95 % Wilson interval for each share of lives that ends in a goal, collision, off-road or
+timeout (``<event>_per_life_lo95`` / ``_hi95``): an evaluation of ~50 lives cannot tell
+0.25 from 0.35.
 Lives still running when the evaluation stops are not counted as lives (censored).
 """
 
@@ -19,9 +22,23 @@ from scipy.stats import chi2
 from simlab.drive.learn.rollout import rollout
 from simlab.drive.learn.train import SECONDS_PER_YEAR, summarize
 
-__all__ = ["evaluate", "incident_metrics"]
+__all__ = ["evaluate", "incident_metrics", "wilson"]
 
 INCIDENTS = ("collision", "offroad", "red_light")
+# Events that end a life (or are its final goal), so their per-life rate is a proportion.
+LIFE_ENDINGS = ("goal", "collision", "offroad", "timeout")
+
+
+def wilson(k: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion with k successes in n trials ((0, 1) if
+    n = 0)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = min(max(k / n, 0.0), 1.0)
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / denom
+    return max(centre - half, 0.0), min(centre + half, 1.0)
 
 
 @eqx.filter_jit
@@ -92,6 +109,11 @@ def incident_metrics(rec: dict[str, float], sums: dict) -> dict[str, float]:
         yrs = rec["driving_years"]
         rec["years_between_incidents"] = yrs / n if n > 0 else float("inf")
         rec["driving_hours"] = yrs * SECONDS_PER_YEAR / 3600
+    lives = rec.get("lives", 0.0)
+    for name in LIFE_ENDINGS:
+        if name in ev:
+            lo, hi = wilson(ev[name], lives)
+            rec[f"{name}_per_life_lo95"], rec[f"{name}_per_life_hi95"] = lo, hi
     if "speed" in ev:
         rec["mean_speed"] = ev["speed"] / steps
     if "comfort" in ev:
