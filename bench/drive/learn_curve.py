@@ -89,6 +89,7 @@ def main() -> None:
             "iteration": summary["iterations"],
             "held_out_greedy": after["greedy"],
             "env": dataclasses.asdict(cfg.env),
+            "maps": dataclasses.asdict(cfg.maps),
             "progress_reward": cfg.progress_reward,
         }
         args.save_policy.parent.mkdir(parents=True, exist_ok=True)

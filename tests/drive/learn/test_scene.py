@@ -95,3 +95,27 @@ def test_goal_radius_range_matches_the_simulator():
     from simlab.drive.state import REWARD_RANGES
 
     assert tuple(GOAL_RADIUS) == tuple(REWARD_RANGES["goal_radius"])
+
+
+def test_observation_follows_the_trained_counts_and_lane_rows(tmp_path):
+    # A policy trained with 32 lane rows cut every 10 m must be observed that way through the
+    # interface (its trainer writes both into the policy's meta).
+    import jax
+
+    from simlab.drive.learn.interface import DrivingPolicy, export_policy
+    from simlab.drive.learn.policy import POLICY_CONFIGS, SetBlock, make_policy, obs_spec
+
+    obs = ScenePolicy(None).observe(road())
+    assert obs["lanes"].x.shape[1] == 80  # the simulator's default count
+    blocks = {k: SetBlock(v.x, v.valid) if hasattr(v, "valid") else v for k, v in obs.items()}
+    net = make_policy(obs_spec(blocks), POLICY_CONFIGS["smoke"], jax.random.PRNGKey(0))
+    meta = {"env": {"n_lanes": 32, "n_boundary": 24}, "maps": {"lane_row_step": 10.0}}
+    path = export_policy(net, tmp_path / "policy", dt_train=0.3, meta=meta)
+    fine = ScenePolicy(DrivingPolicy.load(path))
+    obs = fine.observe(road())
+    assert obs["lanes"].x.shape[1] == 32 and obs["boundary"].x.shape[1] == 24
+    x, valid = obs["lanes"].x[0], obs["lanes"].valid[0]
+    rows = np.hypot(x[valid, 2] - x[valid, 0], x[valid, 3] - x[valid, 1]) * 100  # m
+    assert valid.sum() >= 20 and rows.max() <= 10.0 + 1e-3
+    coarse = ScenePolicy(None).observe(road())["lanes"]
+    assert np.hypot(*(coarse.x[0, :, 2:4] - coarse.x[0, :, 0:2]).T).max() * 100 > 30.0

@@ -61,8 +61,12 @@ def run_training(
     # Framework-neutral copy of the final policy (simlab.drive.learn.interface).
     # The simulator settings ride along in the meta (observation counts, goal rules), so a
     # renderer or evaluator can rebuild the world the policy was trained in.
-    meta = {"iteration": int(ts.iteration), "env": dataclasses.asdict(cfg.env),
-            "progress_reward": cfg.progress_reward}  # fmt: skip
+    meta = {
+        "iteration": int(ts.iteration),
+        "env": dataclasses.asdict(cfg.env),
+        "maps": dataclasses.asdict(cfg.maps),
+        "progress_reward": cfg.progress_reward,
+    }
     export_policy(ts.policy, run.artefacts / "policy", cfg.env.dt, meta)
     return run, ts
 

@@ -110,13 +110,14 @@ def _lanes_key(lanes: list[SceneLane]) -> str:
 _BANKS: dict[str, object] = {}
 
 
-def scene_bank(lanes: list[SceneLane]):
-    """The map bank of a scene's lanes, built once per distinct lane set (content hash)."""
+def scene_bank(lanes: list[SceneLane], lane_row_step: float = 40.0):
+    """The map bank of a scene's lanes (W_lane rows ``lane_row_step`` m long, as the policy
+    was trained with), built once per distinct lane set (content hash)."""
     from simlab.drive.bank import make_bank
-    from simlab.drive.mapdata import build_map
+    from simlab.drive.mapdata import MapBuild, build_map
     from simlab.drive.roadgraph import Lane, RoadGraph
 
-    key = _lanes_key(lanes)
+    key = f"{_lanes_key(lanes)}|{lane_row_step}"
     if key not in _BANKS:
         out = []
         for i, lane in enumerate(lanes):
@@ -127,7 +128,7 @@ def scene_bank(lanes: list[SceneLane]):
                 pts = np.concatenate([pts, np.zeros((len(pts), 1))], 1)
             out.append(Lane(pts, float(lane.width), float(lane.speed_limit),
                             succ=[int(k) for k in lane.successors]))  # fmt: skip
-        scene_map = build_map(RoadGraph("scene", out))
+        scene_map = build_map(RoadGraph("scene", out), MapBuild(lane_row_step=lane_row_step))
         maps = [scene_map]
         if len(scene_map.s_a) == 0:
             # The simulator's arrays need at least one stop line; a map without any gets a
@@ -185,9 +186,17 @@ class ScenePolicy:
         from simlab.drive.config import EnvConfig
 
         self.policy = policy
+        # Observe as in training: the row counts of the lane, boundary, stop and goal blocks
+        # and the W_lane row length come from the policy's meta when its trainer wrote them
+        # (the partner count is the caller's: long-form evaluation observes 40).
+        meta = policy.config.get("meta", {}) if policy is not None else {}
+        counts = ("n_lanes", "n_boundary", "n_stops", "n_goals")
+        trained = {k: int(v) for k, v in meta.get("env", {}).items() if k in counts}
+        self.lane_row_step = float(meta.get("maps", {}).get("lane_row_step", 40.0))
         self.env_cfg = EnvConfig(
             n_partners=n_partners, training=False, conservative=True, noise_scale=0.0,
             randomize_lights=False, p_blind=0.0, p_braking=0.0, random_agent_count=False,
+            **trained,
         )  # fmt: skip
 
     @classmethod
@@ -207,7 +216,7 @@ class ScenePolicy:
         if len(scene.goals) != len(egos):
             raise ConfigError(f"scene: {len(egos)} egos but {len(scene.goals)} goal lists")
         state = state or self.initial_state(scene)
-        bank = scene_bank(scene.lanes)
+        bank = scene_bank(scene.lanes, self.lane_row_step)
         cfg = dataclasses.replace(self.env_cfg, n_agents=n, min_agents=n)
         reset, obs = _jitted(cfg, n)
         ws = reset(bank, jax.random.PRNGKey(0))
