@@ -61,6 +61,14 @@ def test_progress_counts_and_passes_items_through():
         assert bar.completed == 6
 
 
+def test_progress_bar_draws_on_stderr_not_stdout(capsys):
+    # Commands print their results (JSON) on stdout; the bar must not end up in them.
+    with ProgressBar(3, "eval", unit="step") as bar:
+        bar.update(3)
+    out, err = capsys.readouterr()
+    assert out == "" and "eval" in err
+
+
 def test_report_writes_markdown_tables_and_figures(tmp_path):
     report = Report(tmp_path, "title")
     report.section("A")

@@ -1,7 +1,7 @@
 """Progress bars for long work: description, bar, count, rate (units/s), elapsed and ETA.
 
-Built on ``rich``. On a terminal the bar redraws in place; in a log (CI, a pipe) rich prints it
-only when it finishes, so logs stay small.
+Built on ``rich``, drawn on stderr. On a terminal the bar redraws in place; in a log (CI, a
+pipe) rich prints it only when it finishes, so logs stay small.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -58,6 +59,8 @@ class ProgressBar:
             TextColumn("eta"),
             TimeRemainingColumn(),
             TextColumn("{task.fields[info]}"),
+            # stderr: a command's results on stdout stay clean (`simlab drive eval > out.json`)
+            console=Console(stderr=True),
             disable=disable,
         )
         self._task = self._progress.add_task(
