@@ -138,7 +138,7 @@ def masked_max(h: jax.Array, valid: jax.Array) -> jax.Array:
     """Channel-wise max of ``h [..., N, C]`` over rows with ``valid [..., N]``; 0 if none."""
     # The max is taken as a gather at the per-channel arg-max: the same values, and its
     # gradient (a scatter to one row per channel) is ~2x cheaper on XLA CPU than the
-    # transpose of a reduce-max, which dominated the PPO update's backward pass. (Exact ties
+    # transpose of a reduce-max, about half of an encoder's backward pass. (Exact ties
     # send the gradient to one row instead of splitting it: another subgradient.)
     neg = jnp.finfo(h.dtype).min
     arg = jnp.argmax(jnp.where(valid[..., None], h, neg), axis=-2)
