@@ -17,7 +17,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from scipy.stats import chi2
+from scipy.stats import binomtest, chi2
 
 from simlab.drive.learn.rollout import rollout
 from simlab.drive.learn.train import SECONDS_PER_YEAR, summarize
@@ -29,16 +29,14 @@ INCIDENTS = ("collision", "offroad", "red_light")
 LIFE_ENDINGS = ("goal", "collision", "offroad", "timeout")
 
 
-def wilson(k: float, n: float, z: float = 1.959963984540054) -> tuple[float, float]:
+def wilson(k: float, n: float) -> tuple[float, float]:
     """95 % Wilson score interval of a proportion with k successes in n trials ((0, 1) if
-    n = 0)."""
+    n = 0); k and n are event and life counts summed as floats."""
+    n = round(n)
     if n <= 0:
         return 0.0, 1.0
-    p = min(max(k / n, 0.0), 1.0)
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / denom
-    return max(centre - half, 0.0), min(centre + half, 1.0)
+    ci = binomtest(min(max(round(k), 0), n), n).proportion_ci(0.95, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 @eqx.filter_jit
