@@ -17,7 +17,15 @@ import optax
 
 from simlab.drive.learn.filter import compact, filter_threshold
 
-__all__ = ["PPOConfig", "cosine_lr", "gae", "make_optimizer", "ppo_loss", "ppo_update"]
+__all__ = [
+    "PPOConfig",
+    "cosine_lr",
+    "ent_schedule",
+    "gae",
+    "make_optimizer",
+    "ppo_loss",
+    "ppo_update",
+]
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,9 @@ class PPOConfig:
     clip: float = 0.2
     vf_coef: float = 0.5
     ent_coef: float = 0.01
+    # Entropy coefficient at the last iteration; None keeps ``ent_coef`` throughout. In
+    # between it moves linearly with the iteration (``ent_schedule``).
+    ent_coef_final: float | None = None
     max_grad_norm: float = 0.5
     lr: float = 5e-4
     epochs: int = 3
@@ -43,6 +54,8 @@ class PPOConfig:
             raise ValueError("gamma must be in (0, 1] and lam in [0, 1]")
         if self.epochs < 1 or self.minibatch < 1:
             raise ValueError("epochs and minibatch must be >= 1")
+        if self.ent_coef < 0 or (self.ent_coef_final is not None and self.ent_coef_final < 0):
+            raise ValueError("ent_coef and ent_coef_final must be >= 0")
 
 
 def cosine_lr(lr0: float, k: jax.Array, total: jax.Array | int) -> jax.Array:
@@ -50,6 +63,15 @@ def cosine_lr(lr0: float, k: jax.Array, total: jax.Array | int) -> jax.Array:
     total = jnp.asarray(total, jnp.float32)
     k = jnp.minimum(jnp.asarray(k, jnp.float32), total)
     return lr0 / 2 * (1 - jnp.cos(jnp.pi - jnp.pi * k / total))
+
+
+def ent_schedule(cfg: PPOConfig, k: jax.Array, total: jax.Array | int) -> jax.Array:
+    """Entropy coefficient at iteration k of K: ``ent_coef`` → ``ent_coef_final`` linearly
+    (constant when ``ent_coef_final`` is None)."""
+    if cfg.ent_coef_final is None:
+        return jnp.asarray(cfg.ent_coef, jnp.float32)
+    frac = jnp.minimum(jnp.asarray(k, jnp.float32) / jnp.asarray(total, jnp.float32), 1.0)
+    return cfg.ent_coef + (cfg.ent_coef_final - cfg.ent_coef) * frac
 
 
 def gae(
@@ -92,8 +114,9 @@ def make_optimizer(cfg: PPOConfig) -> optax.GradientTransformation:
     )
 
 
-def ppo_loss(policy, mb: dict, w: jax.Array, cfg: PPOConfig):
+def ppo_loss(policy, mb: dict, w: jax.Array, cfg: PPOConfig, ent_coef=None):
     """Clipped PPO loss on one minibatch; ``w`` [M] is 1 for real samples, 0 for padding.
+    ``ent_coef`` (scalar, may be traced) overrides ``cfg.ent_coef``.
 
     Advantages are normalised over the minibatch's real samples. Loss =
     −min(ρA, clip(ρ, 1±ε)A) + c_v·½(V − R)² − c_e·H, each averaged over real samples.
@@ -113,7 +136,8 @@ def ppo_loss(policy, mb: dict, w: jax.Array, cfg: PPOConfig):
     pg, v_loss, entropy = ((x * w).sum() / n for x in (pg, v_loss, entropy))
     clipfrac = ((jnp.abs(ratio - 1) > cfg.clip) * w).sum() / n
     approx_kl = (((ratio - 1) - (logp - mb["logp"])) * w).sum() / n
-    loss = pg + cfg.vf_coef * v_loss - cfg.ent_coef * entropy
+    c_ent = cfg.ent_coef if ent_coef is None else ent_coef
+    loss = pg + cfg.vf_coef * v_loss - c_ent * entropy
     return loss, {
         "pg_loss": pg,
         "v_loss": v_loss,
@@ -133,6 +157,7 @@ def ppo_update(
     key: jax.Array,
     cfg: PPOConfig,
     tx: optax.GradientTransformation,
+    ent_coef: jax.Array | None = None,
 ):
     """Filter, then ``cfg.epochs`` epochs of shuffled minibatch updates over the kept samples.
 
@@ -163,7 +188,7 @@ def ppo_update(
 
     def loss_fn(p, mb, w):
         flat = jax.tree_util.tree_map(lambda x: x.reshape(-1, *x.shape[2:]), (mb, w))
-        return ppo_loss(eqx.combine(p, static), *flat, cfg)
+        return ppo_loss(eqx.combine(p, static), *flat, cfg, ent_coef)
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
     take = jax.vmap(lambda x, i: x[i])  # per-shard gather: [S, n, ...], [S, m] -> [S, m, ...]

@@ -27,7 +27,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from simlab.drive.learn.policy import POLICY_CONFIGS, make_policy, obs_spec
-from simlab.drive.learn.ppo import PPOConfig, cosine_lr, gae, make_optimizer, ppo_update
+from simlab.drive.learn.ppo import (
+    PPOConfig,
+    cosine_lr,
+    ent_schedule,
+    gae,
+    make_optimizer,
+    ppo_update,
+)
 from simlab.drive.learn.rollout import rollout
 
 __all__ = ["TrainConfig", "TrainState", "Trainer", "summarize", "train"]
@@ -227,6 +234,7 @@ class Trainer:
         data = jax.tree_util.tree_map(lambda x: self._shard(_to_shards(x, s), 0), per_sample)
         learn = self._shard(_to_shards(traj["learn"], s), 0)
         lr = cosine_lr(cfg.ppo.lr, ts.iteration, total)
+        ent_coef = ent_schedule(cfg.ppo, ts.iteration, total)
         first = ts.iteration == 0
         policy, opt_state, ewma, stats = ppo_update(
             ts.policy,
@@ -238,12 +246,14 @@ class Trainer:
             k_upd,
             cfg.ppo,
             self.tx,
+            ent_coef,
         )
         mask = traj["learn"]
         var_ret = jnp.var(ret, where=mask)
         metrics = {
             **stats,
             "lr": lr,
+            "ent_coef": ent_coef,
             "agent_steps": traj["alive"].sum(),
             "lives": traj["lives"].sum(),
             "life_return": traj["life_return"].sum(),
