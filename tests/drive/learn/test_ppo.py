@@ -5,10 +5,18 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from simlab.drive.learn.filter import compact, filter_threshold
 from simlab.drive.learn.policy import PolicyConfig, SetBlock, make_policy
-from simlab.drive.learn.ppo import PPOConfig, cosine_lr, gae, make_optimizer, ppo_update
+from simlab.drive.learn.ppo import (
+    PPOConfig,
+    cosine_lr,
+    ent_schedule,
+    gae,
+    make_optimizer,
+    ppo_update,
+)
 
 
 def gae_numpy(r, v, last_v, term, trunc, final_v, gamma, lam):
@@ -63,6 +71,15 @@ def test_cosine_schedule_formula():
         np.testing.assert_allclose(float(cosine_lr(lr0, k, total)), want, rtol=1e-5, atol=1e-12)
     assert float(cosine_lr(lr0, 0, total)) == np.float32(lr0)
     assert abs(float(cosine_lr(lr0, total, total))) < 1e-10
+
+
+def test_entropy_schedule_is_linear_then_flat_and_constant_by_default():
+    cfg = PPOConfig(ent_coef=0.05, ent_coef_final=0.01)
+    got = [float(ent_schedule(cfg, k, 40)) for k in (0, 10, 20, 40, 80)]
+    np.testing.assert_allclose(got, [0.05, 0.04, 0.03, 0.01, 0.01], rtol=1e-6)
+    assert float(ent_schedule(PPOConfig(ent_coef=0.05), 30, 40)) == np.float32(0.05)
+    with pytest.raises(ValueError, match="ent_coef"):
+        PPOConfig(ent_coef_final=-0.1)
 
 
 def test_filter_threshold_ewma_and_kept_fraction_match_numpy():

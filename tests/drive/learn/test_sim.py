@@ -58,6 +58,12 @@ def test_train_then_eval_on_procedural_map(tmp_path):
     # equals the periodic evaluation logged during training.
     assert out["km"] == pytest.approx(ev["eval/km"])
     assert out["incidents"] == ev["eval/incidents"]
+    # --sample draws actions from π: its own file, and (a near-uniform policy) other actions.
+    res = CliRunner().invoke(app, ["eval", str(run), "--steps", "12", "--worlds", "2", "--sample"])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    sampled = json.loads((run / "artefacts" / "eval-standard-sampled.json").read_text())
+    assert sampled["greedy"] is False and out["greedy"] is True
+    assert sampled["km"] != pytest.approx(out["km"])
 
 
 def test_route_distances_are_clipped_for_the_policy():

@@ -50,6 +50,9 @@ def eval_(
     steps: Annotated[
         int | None, typer.Option(help="Steps (default: eval.steps or one episode).")
     ] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Sample actions from π instead of its arg-max.")
+    ] = False,
     set: SetOverrides = None,
 ) -> None:
     """Evaluate a run's newest checkpoint on held-out procedural maps; print JSON."""
@@ -59,5 +62,5 @@ def eval_(
     if mode not in ("standard", "longform"):
         raise ConfigError(f"--mode {mode}: expected standard or longform")
     cfg = _config("cpu", None, set, run)
-    rec = run_eval(run, cfg, mode, worlds, steps)
+    rec = run_eval(run, cfg, mode, worlds, steps, greedy=not sample)
     typer.echo(json.dumps(rec, indent=2, default=float))

@@ -89,15 +89,17 @@ def run_eval(
     worlds: int | None = None,
     steps: int | None = None,
     show_progress: bool = True,
+    greedy: bool = True,
 ) -> dict[str, float]:
-    """Evaluate the run's newest policy on held-out maps; writes artefacts/eval-<mode>.json."""
+    """Evaluate the run's newest policy on held-out maps; writes artefacts/eval-<mode>.json
+    (greedy actions) or artefacts/eval-<mode>-sampled.json (actions sampled from π)."""
     run = RunDir.open(run_path)
     policy = load_policy(run, cfg)
     env = eval_env(cfg, mode, worlds)
     steps = steps or (env.cfg.max_steps if mode == "longform" else cfg.eval.steps)
-    rec = evaluate(policy, env, jax.random.PRNGKey(cfg.eval.seed), steps,
+    rec = evaluate(policy, env, jax.random.PRNGKey(cfg.eval.seed), steps, greedy=greedy,
                    show_progress=show_progress)  # fmt: skip
-    rec = {"mode": mode, "worlds": env.num_worlds, "steps": steps, **rec}
-    path = run.artefacts / f"eval-{mode}.json"
+    rec = {"mode": mode, "worlds": env.num_worlds, "steps": steps, "greedy": greedy, **rec}
+    path = run.artefacts / f"eval-{mode}{'' if greedy else '-sampled'}.json"
     path.write_text(json.dumps(rec, indent=2, default=float) + "\n")
     return rec
