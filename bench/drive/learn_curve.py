@@ -91,6 +91,7 @@ def main() -> None:
             "env": dataclasses.asdict(cfg.env),
             "maps": dataclasses.asdict(cfg.maps),
             "progress_reward": cfg.progress_reward,
+            "idle_penalty": cfg.idle_penalty,
         }
         args.save_policy.parent.mkdir(parents=True, exist_ok=True)
         export_policy(ts.policy, args.save_policy, cfg.env.dt, meta)

@@ -89,6 +89,9 @@ class DriveConfig:
     # Learner-side shaping, not in §7: reward per metre of route progress toward the current
     # target (``simenv.SimEnv.progress_reward``); 0 keeps the spec's reward.
     progress_reward: float = 0.0
+    # Learner-side penalty per second of standing still (|v| < 0.5 m/s), not in §7 (whose
+    # timestep penalty is off at rest): an experiment against the greedy policy's stalls.
+    idle_penalty: float = 0.0
 
 
 PRESETS: dict[str, DriveConfig] = {

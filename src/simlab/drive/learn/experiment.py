@@ -29,7 +29,7 @@ __all__ = ["eval_env", "load_policy", "run_eval", "run_training", "train_env"]
 
 def train_env(cfg: DriveConfig) -> SimEnv:
     bank = procedural_bank(cfg.maps.seed, cfg.maps.procedural, cfg.maps.lane_row_step)
-    return SimEnv(bank, cfg.env, cfg.worlds, cfg.progress_reward)
+    return SimEnv(bank, cfg.env, cfg.worlds, cfg.progress_reward, cfg.idle_penalty)
 
 
 def eval_env(cfg: DriveConfig, mode: str | None = None, worlds: int | None = None) -> SimEnv:
@@ -39,7 +39,7 @@ def eval_env(cfg: DriveConfig, mode: str | None = None, worlds: int | None = Non
     env_cfg = dataclasses.replace(cfg.env, training=False)
     if mode == "longform":
         env_cfg = longform_env(cfg.env)
-    return SimEnv(bank, env_cfg, worlds or cfg.eval.worlds, cfg.progress_reward)
+    return SimEnv(bank, env_cfg, worlds or cfg.eval.worlds, cfg.progress_reward, cfg.idle_penalty)
 
 
 def run_training(
@@ -66,6 +66,7 @@ def run_training(
         "env": dataclasses.asdict(cfg.env),
         "maps": dataclasses.asdict(cfg.maps),
         "progress_reward": cfg.progress_reward,
+        "idle_penalty": cfg.idle_penalty,
     }
     export_policy(ts.policy, run.artefacts / "policy", cfg.env.dt, meta)
     return run, ts

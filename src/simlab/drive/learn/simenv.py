@@ -34,7 +34,15 @@ from simlab.drive.dynamics import action_jerks
 from simlab.drive.learn.policy import SetBlock
 from simlab.drive.observe import observe
 
-__all__ = ["SET_BLOCKS", "SimEnv", "add_progress_reward", "procedural_bank", "to_blocks"]
+__all__ = [
+    "IDLE_SPEED",
+    "SET_BLOCKS",
+    "SimEnv",
+    "add_idle_penalty",
+    "add_progress_reward",
+    "procedural_bank",
+    "to_blocks",
+]
 
 SET_BLOCKS = ("goals", "lanes", "boundary", "stops", "agents")
 
@@ -137,6 +145,16 @@ def add_progress_reward(reward, events: dict, alive, k: float):
     return reward + shaping, {**events, "r_progress": shaping}
 
 
+IDLE_SPEED = 0.5  # m/s: below this an agent counts as standing still (``add_idle_penalty``)
+
+
+def add_idle_penalty(reward, events: dict, alive, speed, c: float, dt: float):
+    """(reward − c·Δt for alive agents slower than IDLE_SPEED, events + ``r_idle``), all
+    [W, A]; speed (m/s). c is per second of standing still, wherever (red lights too)."""
+    pen = jnp.where(alive & (jnp.abs(speed) < IDLE_SPEED), -c * dt, 0.0)
+    return reward + pen, {**events, "r_idle": pen}
+
+
 class SimEnv(eqx.Module):
     bank: MapBank
     cfg: EnvConfig = eqx.field(static=True)
@@ -144,6 +162,8 @@ class SimEnv(eqx.Module):
     # Learner-side shaping (not part of §7): reward per metre of route progress toward the
     # current target (``_progress``); 0 = the simulator's reward unchanged.
     progress_reward: float = eqx.field(static=True, default=0.0)
+    # Learner-side penalty per second of standing still (``add_idle_penalty``); 0 = none.
+    idle_penalty: float = eqx.field(static=True, default=0.0)
 
     @property
     def dt(self) -> float:
@@ -190,6 +210,10 @@ class SimEnv(eqx.Module):
         }
         if self.progress_reward:
             reward, events = add_progress_reward(reward, events, alive, self.progress_reward)
+        if self.idle_penalty:
+            reward, events = add_idle_penalty(
+                reward, events, alive, info["speed"], self.idle_penalty, self.cfg.dt
+            )
         out = {
             "alive": alive,
             "learn": alive & ~info["erratic"],
