@@ -129,6 +129,19 @@ def test_progress_shaping_is_added_to_the_reward_and_logged():
     assert ev["r_goal"] is events["r_goal"] and "r_progress" not in events  # no mutation
 
 
+def test_idle_penalty_charges_alive_agents_below_half_a_metre_per_second():
+    import numpy as np
+
+    from simlab.drive.learn.simenv import add_idle_penalty
+
+    alive = np.array([[True, True, True, False]])
+    speed = np.array([[0.0, -0.4, 0.6, 0.0]], np.float32)  # reversing slowly counts as idle
+    reward = np.ones((1, 4), np.float32)
+    r, ev = add_idle_penalty(reward, {}, alive, speed, 0.02, 0.3)
+    np.testing.assert_allclose(np.asarray(ev["r_idle"]), [[-0.006, -0.006, 0.0, 0.0]], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(r), 1 + np.asarray(ev["r_idle"]), rtol=1e-6)
+
+
 def test_wilson_interval_matches_statsmodels():
     # The per-life shares of an evaluation carry a 95 % Wilson interval; oracle: statsmodels.
     proportion = pytest.importorskip("statsmodels.stats.proportion")
