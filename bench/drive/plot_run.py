@@ -12,7 +12,7 @@ Per-life quantities are averaged over a window as ratios of sums (Σ rate·lives
 lives end unevenly across iterations (an iteration holding many worlds' episode ends counts
 hundreds of timeouts, the next a few dozen lives), so a plain mean of per-iteration rates
 over-weights the iterations with few lives (for session 7's run B: goals per life 0.33
-plain vs 0.16 per life, timeouts 0.10 vs 0.59).
+plain vs 0.16 per life, timeouts 0.10 vs 0.57).
 """
 
 from __future__ import annotations
