@@ -78,20 +78,15 @@ def main() -> None:
     }
     (run.artefacts / "learn_curve.json").write_text(json.dumps(out, indent=1, default=float))
     if args.save_policy is not None:
-        import dataclasses
-
+        from simlab.drive.learn.experiment import policy_meta
         from simlab.drive.learn.interface import export_policy
 
         meta = {
             "command": "nice -n 10 .venv/bin/python bench/drive/learn_curve.py "
             + " ".join(f"--preset {args.preset}".split() + [f"--set {o}" for o in args.set]),
             "agent_steps": summary["agent_steps"],
-            "iteration": summary["iterations"],
             "held_out_greedy": after["greedy"],
-            "env": dataclasses.asdict(cfg.env),
-            "maps": dataclasses.asdict(cfg.maps),
-            "progress_reward": cfg.progress_reward,
-            "idle_penalty": cfg.idle_penalty,
+            **policy_meta(cfg, ts),
         }
         args.save_policy.parent.mkdir(parents=True, exist_ok=True)
         export_policy(ts.policy, args.save_policy, cfg.env.dt, meta)

@@ -24,7 +24,7 @@ from simlab.drive.learn.interface import export_policy
 from simlab.drive.learn.simenv import SimEnv, procedural_bank
 from simlab.drive.learn.train import Trainer, TrainState, train
 
-__all__ = ["eval_env", "load_policy", "run_eval", "run_training", "train_env"]
+__all__ = ["eval_env", "load_policy", "policy_meta", "run_eval", "run_training", "train_env"]
 
 
 def train_env(cfg: DriveConfig) -> SimEnv:
@@ -59,17 +59,21 @@ def run_training(
         show_progress=show_progress,
     )  # fmt: skip
     # Framework-neutral copy of the final policy (simlab.drive.learn.interface).
-    # The simulator settings ride along in the meta (observation counts, goal rules), so a
-    # renderer or evaluator can rebuild the world the policy was trained in.
-    meta = {
+    export_policy(ts.policy, run.artefacts / "policy", cfg.env.dt, policy_meta(cfg, ts))
+    return run, ts
+
+
+def policy_meta(cfg: DriveConfig, ts: TrainState) -> dict:
+    """The meta an exported policy carries: its iteration and the simulator settings
+    (observation counts, goal rules, maps, learner-side shaping), so a renderer or evaluator
+    can rebuild the world the policy was trained in."""
+    return {
         "iteration": int(ts.iteration),
         "env": dataclasses.asdict(cfg.env),
         "maps": dataclasses.asdict(cfg.maps),
         "progress_reward": cfg.progress_reward,
         "idle_penalty": cfg.idle_penalty,
     }
-    export_policy(ts.policy, run.artefacts / "policy", cfg.env.dt, meta)
-    return run, ts
 
 
 def load_policy(run: RunDir, cfg: DriveConfig):
