@@ -151,3 +151,46 @@ def test_wilson_interval_matches_statsmodels():
         want = proportion.proportion_confint(k, n, alpha=0.05, method="wilson")
         assert wilson(k, n) == pytest.approx(want, abs=1e-9)
     assert wilson(0, 0) == (0.0, 1.0)
+
+
+@pytest.mark.slow  # ~60 s: compiles the learner-side step
+def test_episode_shares_follow_each_agents_first_life():
+    # Oracle: follow every slot present at the reset to the end of its first life and read
+    # the outcome from that step's flags; the episode events must count exactly these.
+    import equinox as eqx
+    import jax
+    import numpy as np
+
+    from simlab.drive.config import EnvConfig
+    from simlab.drive.learn.simenv import SimEnv, procedural_bank
+    from simlab.drive.learn.train import summarize
+
+    t = 40
+    cfg = EnvConfig(n_agents=6, min_agents=3, max_steps=t, goal_max_dist=40.0, v_goal=30.0)
+    env = SimEnv(procedural_bank(0, 1), cfg, 4)
+    step = eqx.filter_jit(env.step)
+    state = env.reset(jax.random.key(3))
+    following = np.asarray(state.active).copy()  # first lives still running
+    n_first = int(following.sum())
+    want = dict.fromkeys(("episodes", "goal", "collision", "offroad", "timeout"), 0)
+    got = dict.fromkeys(want, 0.0)
+    rng = np.random.default_rng(0)
+    for _ in range(t):
+        actions = rng.integers(0, 12, size=state.x.shape)
+        state, _, term, trunc, out = step(state, actions)
+        ev = {k: np.asarray(v) for k, v in out["events"].items()}
+        ended = following & (np.asarray(term) | np.asarray(trunc))
+        want["episodes"] += int(ended.sum())
+        for n in ("goal", "collision", "offroad"):
+            want[n] += int((ended & (ev[n] > 0)).sum())
+        want["timeout"] += int((ended & np.asarray(trunc)).sum())
+        following &= ~ended
+        got["episodes"] += ev["episodes"].sum()
+        for n in ("goal", "collision", "offroad", "timeout"):
+            got[n] += ev[f"episode_{n}"].sum()
+    assert not following.any() and want["episodes"] == n_first  # every episode ended
+    assert want["timeout"] > 0 and want["offroad"] + want["collision"] > 0  # both kinds seen
+    assert got == pytest.approx({k: float(v) for k, v in want.items()})
+    rec = summarize({"lives": 1.0, "events": {"episodes": got["episodes"],
+                                              "episode_goal": got["goal"]}})  # fmt: skip
+    assert rec["episode_goal"] == pytest.approx(want["goal"] / n_first)

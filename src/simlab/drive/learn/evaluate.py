@@ -10,6 +10,13 @@ km / (χ²₀.₉₅(2n + 2)/2) for n incidents, which is the rule of three, km/
 timeout (``<event>_per_life_lo95`` / ``_hi95``): an evaluation of ~50 lives cannot tell
 0.25 from 0.35.
 Lives still running when the evaluation stops are not counted as lives (censored).
+
+Per life, a policy that reaches every goal still shows timeouts: after each goal the agent
+starts a new life, and the last one is cut by the episode's end. The per-episode shares
+``episode_<goal|collision|offroad|timeout>`` (with ``_lo95`` / ``_hi95``) count each agent's
+first life only, the one that had the whole episode: the share of agents that reach their
+goal within an episode, as driving benchmarks report it. Run ``steps`` = ``max_steps`` (or
+a multiple) so that every episode ends inside the evaluation.
 """
 
 from __future__ import annotations
@@ -112,6 +119,9 @@ def incident_metrics(rec: dict[str, float], sums: dict) -> dict[str, float]:
         if name in ev:
             lo, hi = wilson(ev[name], lives)
             rec[f"{name}_per_life_lo95"], rec[f"{name}_per_life_hi95"] = lo, hi
+        if f"episode_{name}" in ev:
+            lo, hi = wilson(ev[f"episode_{name}"], ev.get("episodes", 0.0))
+            rec[f"episode_{name}_lo95"], rec[f"episode_{name}_hi95"] = lo, hi
     if "speed" in ev:
         rec["mean_speed"] = ev["speed"] / steps
     if "comfort" in ev:

@@ -9,7 +9,9 @@ simulator config and the world count are static), with the methods ``rollout`` e
   ``agents`` are ``SetBlock``s (the simulator's trailing ``valid`` column becomes the mask).
 * ``step(state, actions, key)``: one simulator step (its randomness also comes from the
   state's key). ``learn`` = active and not erratic; ``events`` = goal, waypoint, collision,
-  offroad, red_light, wrong_way, timeout (truncated lives), comfort (steps with |a_long| > 3,
+  offroad, red_light, wrong_way, timeout (truncated lives), ``episodes`` (ended first lives:
+  those begun at the world's reset) and ``episode_<goal|collision|offroad|timeout>`` (how
+  they ended), comfort (steps with |a_long| > 3,
   |a_lat| > 3 or |C·jerk| > 5 m/s³), speed (sum of |v|, m/s), distance (m) and ``r_<term>``
   (each reward term of ``simlab.drive.reward``, summed: the scale and sign of every term);
   ``jerk`` (applied |C·j|, m/s³), ``progress`` and ``route_start`` (m, see ``_progress``).
@@ -191,6 +193,11 @@ class SimEnv(eqx.Module):
         jerk = jnp.maximum(jnp.abs(state.c_throttle * j_long), jnp.abs(state.c_steer * j_lat))
         comfort = (jnp.abs(new.a_long) > 3) | (jnp.abs(new.a_lat) > 3) | (jerk > 5)
         f = lambda x: (x & alive).astype(jnp.float32)  # noqa: E731
+        # An agent's episode is its first life, the one that began at its world's reset
+        # (it has lived every step of the episode so far): it ends in the goal, an incident
+        # or the episode limit, so its outcome shares are not biased by lives that begin
+        # after a goal or a respawn and are cut short by the world's end.
+        first = (info["life_steps"] == (state.step + 1)[:, None]) & (term | trunc)
         events = {
             "goal": f(info["goal"]),
             "waypoint": f(info["waypoint"]),
@@ -199,6 +206,9 @@ class SimEnv(eqx.Module):
             "red_light": f(info["red_light"]),
             "wrong_way": f(info["wrong_way"]),
             "timeout": f(trunc),
+            "episodes": f(first),
+            **{f"episode_{n}": f(first & info[n]) for n in ("goal", "collision", "offroad")},
+            "episode_timeout": f(first & trunc),
             "comfort": f(comfort),
             "speed": jnp.where(alive, jnp.abs(info["speed"]), 0.0),
             "distance": jnp.where(alive, jnp.abs(info["dist"]), 0.0),

@@ -290,8 +290,9 @@ def _iterate_jit(ts, env, trainer, total):
 def summarize(m: dict, dt: float | None = None) -> dict[str, float]:
     """Host-side scalar record from an iteration's (or an evaluation's) raw sums.
 
-    Event rates are per life (events / lives ended) and per km (events / distance); ``dt``
-    is the simulator step in seconds, for driving time.
+    Event rates are per life (events / lives ended) and per km (events / distance); an
+    ``episode_<event>`` sum becomes the share of ended episodes (an agent's first life,
+    ``simenv``) with that outcome. ``dt`` is the simulator step in seconds, for driving time.
     """
     m = jax.device_get(m)
     events = {k: float(v) for k, v in m.get("events", {}).items()}
@@ -302,6 +303,12 @@ def summarize(m: dict, dt: float | None = None) -> dict[str, float]:
     out["km"] = km
     for name, v in events.items():
         if name in ("distance", "speed", "jerk", "progress", "route_start"):  # totals
+            continue
+        if name == "episodes":
+            out[name] = v
+            continue
+        if name.startswith("episode_"):  # outcome shares of the ended episodes
+            out[name] = v / max(events.get("episodes", 0.0), 1.0)
             continue
         if name.startswith("r_"):  # reward-term sums: per life and per agent-step
             out[f"{name}_per_life"] = v / lives
