@@ -32,6 +32,10 @@ class EnvConfig:
     n_goals: int = 4  # 1 final goal + up to 3 waypoints
     obs_radius: float = 200.0  # m
     partner_select: Literal["rings", "top_k"] = "rings"  # spec §2.3's, or exact nearest
+    # the lane of the ego block (offset, angle, curvature, v_lim): the associated quad (best
+    # heading match), or the quad under the agent on the shortest route to its target
+    # (``observe.route_quad``); events always use the associated one
+    ego_lane: Literal["heading", "route"] = "heading"
     # training-time observation perturbations
     training: bool = True
     lane_dropout: float = 0.5

@@ -30,11 +30,11 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from simlab.drive import rng, trig
-from simlab.drive.bank import MapBank, cell_candidates, route_distance
+from simlab.drive.bank import MapBank, cell_candidates, cell_row, route_distance
 from simlab.drive.config import EnvConfig
 from simlab.drive.fusion import fused_stack, materialise
 from simlab.drive.partners import select_partners
-from simlab.drive.scenario import quad_frame, stop_states
+from simlab.drive.scenario import ASSOC_WIDTH, quad_frame, stop_states
 from simlab.drive.state import REWARD_RANGES, WorldState
 
 __all__ = ["OBS_DIMS", "observe"]
@@ -79,6 +79,43 @@ class _Ego:
         """Points (px, py) [W, A, ...] in each agent's frame."""
         e = lambda v: v.reshape(v.shape + (1,) * (px.ndim - 2))  # noqa: E731
         return _ego_frame(px, py, e(self.x), e(self.y), e(self.c), e(self.s))
+
+
+def route_quad(bank: MapBank, state: WorldState, fr: dict) -> jnp.ndarray:
+    """Quad [W, A] the ego block describes under ``ego_lane = "route"``: among the quads
+    under the agent (the first ``ASSOC_WIDTH`` candidates of its cell) heading within 90° of
+    it, the one with the shortest route to its current target; the associated quad
+    (``fr["quad"]``) unless another is more than 1 m shorter.
+
+    Why: in a junction the connectors overlap, and the associated quad (best heading
+    match) is the straight-on connector until the car has turned, so offset, angle and
+    curvature describe the road it is leaving; on its route they describe the turn ahead.
+    """
+    ex = lambda v: v[..., None]  # noqa: E731
+    k = jnp.minimum(state.goal_idx, state.goal_lane.shape[-1] - 1)[..., None]
+    g_lane = jnp.take_along_axis(state.goal_lane, k, -1)[..., 0]
+    g_s = jnp.take_along_axis(state.goal_s, k, -1)[..., 0]
+    grid = bank.quad_grid
+    xy = jnp.stack([state.x, state.y], -1)
+    row = cell_row(grid, jnp.broadcast_to(state.map_id[:, None], state.x.shape), xy)
+    cand = grid.rows[row, :ASSOC_WIDTH]  # [W, A, K]
+    pk = bank.q_pack[jnp.maximum(cand, 0)]
+    p0x, p0y, ln, w = pk[..., 0], pk[..., 1], pk[..., 6], pk[..., 7]
+    ux, uy = pk[..., 4], pk[..., 5]
+    dx, dy = ex(state.x) - p0x, ex(state.y) - p0y
+    t = dx * ux + dy * uy
+    sin_p, cos_p = trig.sincos(state.psi)
+    under = (cand >= 0) & (t >= -0.05) & (t <= ln + 0.05) & (jnp.abs(dy * ux - dx * uy) <= 0.5 * w)
+    under &= ux * ex(cos_p) + uy * ex(sin_p) > 0
+    qc = jnp.maximum(cand, 0)
+    rd = route_distance(
+        bank, bank.q_lane[qc], bank.q_s0[qc] + jnp.clip(t, 0.0, ln), ex(g_lane), ex(g_s)
+    )
+    rd = jnp.where(under, rd, jnp.inf)
+    best = jnp.argmin(rd, -1)[..., None]
+    cur = route_distance(bank, fr["lane"], fr["s"], g_lane, g_s)
+    shorter = jnp.take_along_axis(rd, best, -1)[..., 0] < cur - 1.0
+    return jnp.where(shorter, jnp.take_along_axis(cand, best, -1)[..., 0], fr["quad"])
 
 
 def ego_block(state: WorldState, fr: dict) -> jnp.ndarray:
@@ -228,6 +265,8 @@ def observe(bank: MapBank, cfg: EnvConfig, state: WorldState, partners=None, key
     state's key alone)."""
     e = _Ego(state, key)
     fr = quad_frame(bank, state.quad, e.x, e.y, e.psi)
+    if cfg.ego_lane == "route":
+        fr = quad_frame(bank, route_quad(bank, state, fr), e.x, e.y, e.psi)
     goals, cur_lane, cur_s, ego_route = goal_block(bank, cfg, state, e, fr)
     if partners is None:
         partners = select_partners(
