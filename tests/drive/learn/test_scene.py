@@ -109,9 +109,13 @@ def test_observation_follows_the_trained_counts_and_lane_rows(tmp_path):
     assert obs["lanes"].x.shape[1] == 80  # the simulator's default count
     blocks = {k: SetBlock(v.x, v.valid) if hasattr(v, "valid") else v for k, v in obs.items()}
     net = make_policy(obs_spec(blocks), POLICY_CONFIGS["smoke"], jax.random.PRNGKey(0))
-    meta = {"env": {"n_lanes": 32, "n_boundary": 24}, "maps": {"lane_row_step": 10.0}}
+    meta = {
+        "env": {"n_lanes": 32, "n_boundary": 24, "ego_lane": "route"},
+        "maps": {"lane_row_step": 10.0},
+    }
     path = export_policy(net, tmp_path / "policy", dt_train=0.3, meta=meta)
     fine = ScenePolicy(DrivingPolicy.load(path))
+    assert fine.env_cfg.ego_lane == "route" and ScenePolicy(None).env_cfg.ego_lane == "heading"
     obs = fine.observe(road())
     assert obs["lanes"].x.shape[1] == 32 and obs["boundary"].x.shape[1] == 24
     x, valid = obs["lanes"].x[0], obs["lanes"].valid[0]

@@ -186,12 +186,16 @@ class ScenePolicy:
         from simlab.drive.config import EnvConfig
 
         self.policy = policy
-        # Observe as in training: the row counts of the lane, boundary, stop and goal blocks
-        # and the W_lane row length come from the policy's meta when its trainer wrote them
-        # (the partner count is the caller's: long-form evaluation observes 40).
+        # Observe as in training: the row counts of the lane, boundary, stop and goal blocks,
+        # the ego block's lane choice and the W_lane row length come from the policy's meta
+        # when its trainer wrote them (the partner count is the caller's: long-form
+        # evaluation observes 40).
         meta = policy.config.get("meta", {}) if policy is not None else {}
         counts = ("n_lanes", "n_boundary", "n_stops", "n_goals")
-        trained = {k: int(v) for k, v in meta.get("env", {}).items() if k in counts}
+        env_meta = meta.get("env", {})
+        trained = {k: int(v) for k, v in env_meta.items() if k in counts}
+        if "ego_lane" in env_meta:
+            trained["ego_lane"] = str(env_meta["ego_lane"])
         self.lane_row_step = float(meta.get("maps", {}).get("lane_row_step", 40.0))
         self.env_cfg = EnvConfig(
             n_partners=n_partners, training=False, conservative=True, noise_scale=0.0,
