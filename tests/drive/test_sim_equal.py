@@ -62,6 +62,71 @@ def test_associate_equals_reference(bank, branch, monkeypatch):
     assert 0.2 < float(jnp.mean(new["on_lane"])) < 1.0  # both outcomes are exercised
 
 
+def _solo_centres(bank, n, seed=0):
+    """n points in the cores of solo quads (prev = that quad), heading anywhere."""
+    rs = np.random.default_rng(seed)
+    pk = np.asarray(bank.q_pack)
+    q = rs.choice(np.flatnonzero(np.asarray(bank.q_solo)), n)
+    t = rs.uniform(0.2, 0.8, n) * pk[q, 6]
+    d = rs.uniform(-0.3, 0.3, n) * pk[q, 7]
+    x = pk[q, 0] + t * pk[q, 4] - d * pk[q, 5]
+    y = pk[q, 1] + t * pk[q, 5] + d * pk[q, 4]
+    return q, x, y, rs.uniform(-np.pi, np.pi, n)
+
+
+def test_solo_quads_hold_their_core_alone(bank):
+    # brute force: a point in a solo quad's core is inside no other quad (as association
+    # tests it), so its association is that quad whatever the heading; the grid town has
+    # solo quads and others (junctions)
+    solo = np.asarray(bank.q_solo)
+    assert 0.3 < solo.mean() < 1.0
+    q, x, y, _ = _solo_centres(bank, 4000)
+    pk = np.asarray(bank.q_pack)
+    dx, dy = x[:, None] - pk[:, 0], y[:, None] - pk[:, 1]
+    t = dx * pk[:, 4] + dy * pk[:, 5]
+    d = -dx * pk[:, 5] + dy * pk[:, 4]
+    inside = (t >= -0.05) & (t <= pk[:, 6] + 0.05) & (np.abs(d) <= 0.5 * pk[:, 7])
+    assert inside[np.arange(len(q)), q].all() and (inside.sum(1) == 1).all()
+
+
+@pytest.mark.parametrize("outer", ["none", "some"])
+def test_associate_keeps_solo_quads_without_a_scan(bank, outer):
+    """none: every agent is in its solo previous quad's core, nothing is scanned; some: the
+    previous quad is up to 3 quads behind on the lane (the quad ahead is tested), and a
+    quarter are jittered points (prev -1), gathered and scanned. ``need`` = False agents
+    are not compared (their result is unused by contract)."""
+    w, a = 4, 64
+    q, x, y, psi = _solo_centres(bank, w * a, seed=1)
+    m, jx, jy, z, jpsi, _ = _points(bank, w, a, seed=2)
+    x, y, psi = (jnp.asarray(v.reshape(w, a), jnp.float32) for v in (x, y, psi))
+    prev = jnp.asarray(q.reshape(w, a), jnp.int32)
+    need = jnp.ones((w, a), bool)
+    if outer == "some":
+        back = np.random.default_rng(3).integers(0, 4, q.shape)
+        lane = np.asarray(bank.q_lane)
+        behind = np.where(lane[np.maximum(q - back, 0)] == lane[q], np.maximum(q - back, 0), q)
+        assert (behind < q).mean() > 0.5
+        prev = jnp.asarray(behind.reshape(w, a), jnp.int32)
+        jit_ = np.zeros((w, a), bool)
+        jit_[:, : a // 4] = True
+        x, y = jnp.where(jit_, jx, x), jnp.where(jit_, jy, y)
+        psi, prev = jnp.where(jit_, jpsi, psi), jnp.where(jit_, -1, prev)
+        need = need.at[:, -4:].set(False)  # some of the stayers: not needed
+    in_own = np.asarray(scenario._in_solo_core(bank, jnp.asarray(q.reshape(w, a)), x, y)[0])
+    stay_own = in_own & (np.asarray(prev) >= 0)
+    if outer == "none":
+        assert stay_own.all()  # nothing to scan
+    else:  # the jittered quarter is scanned, the others found on their lanes (most of them)
+        assert (~stay_own).sum() >= w * a // 4 and stay_own.mean() > 0.6
+    new = jax.jit(lambda *v: scenario.associate(*v[:-1], need=v[-1]))(
+        bank, m, x, y, z, psi, prev, need
+    )
+    old = jax.jit(ref.associate)(bank, m, x, y, z, psi, prev)
+    sel = np.asarray(need)
+    for k in old:
+        np.testing.assert_array_equal(np.asarray(new[k])[sel], np.asarray(old[k])[sel], err_msg=k)
+
+
 class _Boxes(NamedTuple):
     """The fields of ``WorldState`` that ``env.collisions`` reads (a pytree, so no reset
     has to be compiled to build one): [W, A] each."""

@@ -62,6 +62,7 @@ class MapBank(eqx.Module):
     q_speed: jnp.ndarray  # [Q]
     q_pack: jnp.ndarray  # [Q, 8] p0 x, y, z, p1 z, unit direction x, y, length, width
     q_heading: jnp.ndarray  # [Q] rad, heading of p0 -> p1 (``trig.atan2``, as sample_points had)
+    q_solo: jnp.ndarray  # [Q] bool: no other quad reaches the quad's core (``quad_solo``)
     spawn_quads: jnp.ndarray  # [sum n_spawn]
     spawn_off: jnp.ndarray  # [M]
     spawn_count: jnp.ndarray  # [M]
@@ -148,6 +149,53 @@ def _grid(tables: list[Table], elem_off: list[int]) -> Grid:
     )
 
 
+QUAD_CORE = 0.1  # m: a quad's core is the quad shrunk by this on every side
+QUAD_GAP = 0.01  # m: the least separation ``quad_solo`` accepts (float32 slack on device)
+
+
+def quad_solo(pack: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """[Q] bool: quad q's core (its rectangle shrunk by ``QUAD_CORE``) is at least
+    ``QUAD_GAP`` away from the region every other quad claims in lane association (its
+    rectangle lengthened by 0.05 m at both ends, ``scenario._assoc_best``).
+
+    A point in the core of a solo quad therefore lies in no other quad, and its association
+    is that quad whatever the heading: ``scenario.associate`` keeps such agents on their
+    previous quad without a scan. Junction connectors, merges and overpasses overlap other
+    quads and are not solo, nor, near their joints, are the quads of tight curves. Exact
+    separating-axis tests (float64) over the pairs that share a cell of the candidate
+    table, which holds every pair that overlaps. pack [Q, 8] as ``_quad_pack``; rows
+    [n_rows, K] global quad ids, -1 padded."""
+    pack = np.asarray(pack, np.float64)
+    rows, q = np.asarray(rows), len(pack)
+    count = (rows >= 0).sum(1)  # valid ids form a prefix of each row
+    codes = []
+    for c in np.unique(count[count > 1]):  # rows of c candidates: their c·(c-1) pairs
+        r = rows[count == c, :c].astype(np.int64)
+        codes.append((r[:, :, None] * q + r[:, None, :]).ravel())
+    code = np.sort(np.concatenate(codes)) if codes else np.zeros(0, np.int64)
+    code = code[np.r_[True, code[1:] != code[:-1]]] if len(code) else code  # unique
+    a, b = code // q, code % q
+    a, b = a[a != b], b[a != b]
+
+    def rect(i, shrink, pad):  # centre, unit axes (as (x, y) pairs), half length and width
+        ux, uy, ln, w = pack[i, 4], pack[i, 5], pack[i, 6], pack[i, 7]
+        cx, cy = pack[i, 0] + ux * ln / 2, pack[i, 1] + uy * ln / 2
+        return cx, cy, (ux, uy), (-uy, ux), ln / 2 - shrink + pad, w / 2 - shrink
+
+    dot = lambda p, r: p[0] * r[0] + p[1] * r[1]  # noqa: E731
+    ax_, ay_, ua, na, la, wa = rect(a, QUAD_CORE, 0.0)
+    bx_, by_, ub, nb, lb, wb = rect(b, 0.0, 0.05)
+    d = (bx_ - ax_, by_ - ay_)
+    apart = np.zeros(len(a), bool)
+    for ax in (ua, na, ub, nb):
+        reach_a = la * np.abs(dot(ua, ax)) + wa * np.abs(dot(na, ax))
+        reach_b = lb * np.abs(dot(ub, ax)) + wb * np.abs(dot(nb, ax))
+        apart |= np.abs(dot(d, ax)) > reach_a + reach_b + QUAD_GAP
+    solo = (pack[:, 6] > 2 * QUAD_CORE) & (pack[:, 7] > 2 * QUAD_CORE)
+    solo[a[~apart]] = False
+    return solo
+
+
 def make_bank(maps: list[MapData]) -> MapBank:
     """Concatenate built maps into one bank (all maps must share table cell sizes)."""
     cum = lambda xs: np.concatenate([[0], np.cumsum(xs)[:-1]]).astype(np.int64)  # noqa: E731
@@ -183,6 +231,8 @@ def make_bank(maps: list[MapData]) -> MapBank:
     def cat2(name, width):
         return np.concatenate([getattr(m, name).reshape(-1, width) for m in maps])
 
+    quad_grid = _grid([m.quad_table for m in maps], list(quad_off))
+    q_pack = _quad_pack(cat2("q_p0", 3), cat2("q_p1", 3), cat("q_width"))
     return MapBank(
         lane_len=fa(cat("lane_len")),
         lane_speed=fa(cat("lane_speed")),
@@ -196,8 +246,9 @@ def make_bank(maps: list[MapData]) -> MapBank:
         q_s0=fa(cat("q_s0")),
         q_curv=fa(cat("q_curv")),
         q_speed=fa(cat("q_speed")),
-        q_pack=fa(_quad_pack(cat2("q_p0", 3), cat2("q_p1", 3), cat("q_width"))),
+        q_pack=fa(q_pack),
         q_heading=_quad_heading(fa(cat2("q_p0", 3)), fa(cat2("q_p1", 3))),
+        q_solo=jnp.asarray(quad_solo(q_pack, np.asarray(quad_grid.rows))),
         spawn_quads=ia(cat("spawn_quads", quad_off)),
         spawn_off=ia(cum([len(m.spawn_quads) for m in maps])),
         spawn_count=ia([len(m.spawn_quads) for m in maps]),
@@ -225,7 +276,7 @@ def make_bank(maps: list[MapData]) -> MapBank:
         s_local=ia(np.concatenate([np.arange(len(m.s_a)) for m in maps])),
         junc_groups=ia(junc_groups),
         stop_count=ia([len(m.s_a) for m in maps]),
-        quad_grid=_grid([m.quad_table for m in maps], list(quad_off)),
+        quad_grid=quad_grid,
         boundary_grid=_grid([m.boundary_table for m in maps], list(b_off)),
         lane_grid=_grid([m.lane_table for m in maps], list(r_off)),
         stop_grid=_grid([m.stop_table for m in maps], list(s_off)),

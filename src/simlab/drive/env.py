@@ -308,7 +308,8 @@ def step(
         keep(phi, state.phi),
         keep(dist, 0.0),
     )
-    assoc = associate(bank, state.map_id[:, None], x, y, state.z, psi, state.quad)
+    # only active agents' association is used (every use below is masked by act)
+    assoc = associate(bank, state.map_id[:, None], x, y, state.z, psi, state.quad, need=act)
     z = jnp.where(act, assoc["lane_z"], state.z)
 
     ev = events(bank, cfg, state, dict(x=x, y=y, z=z, psi=psi))

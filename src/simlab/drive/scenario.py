@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from simlab.drive import rng, trig
-from simlab.drive.bank import MapBank, cell_row, route_distance
+from simlab.drive.bank import QUAD_CORE, MapBank, cell_row, route_distance
 from simlab.drive.config import EnvConfig
 from simlab.drive.fusion import few_rows
 from simlab.drive.geometry import boxes_overlap
@@ -106,6 +106,7 @@ def sample_points(bank: MapBank, key, map_id, shape) -> dict:
 
 ASSOC_WIDTH = 16  # candidate columns every agent scans; wider cells go to the overflow pass
 ASSOC_BATCH = 16  # up to n/16 agents on wider cells are scanned in full, gathered
+ASSOC_SLOW = 2  # up to n/2 agents off a solo quad's core are scanned, gathered (``associate``)
 
 
 def _assoc_best(bank: MapBank, cand, x, y, z, cos_p, sin_p):
@@ -126,20 +127,83 @@ def _assoc_best(bank: MapBank, cand, x, y, z, cos_p, sin_p):
     return best, jnp.take_along_axis(inside, best[..., None], -1)[..., 0]
 
 
-def associate(bank: MapBank, map_id, x, y, z, psi, prev_quad) -> dict:
+def associate(bank: MapBank, map_id, x, y, z, psi, prev_quad, need=None) -> dict:
     """Lane association: the quad under (x, y) with the best heading match, ties broken by z
     closeness; keeps ``prev_quad`` when the point is on no quad. Returns quad, lane, s,
     offset (signed lateral offset from the centre, left positive, m), heading error
     (psi minus lane heading, wrapped), curvature, speed limit, on_lane, z of the lane.
 
-    Exactly the argmax over a cell's whole candidate list (up to K = 44 quads in junction
-    cells), but cheap: valid candidates form a prefix of the list and only ~3 % of agents
-    stand on a cell with more than ``ASSOC_WIDTH`` of them, so every agent scans the first
-    ``ASSOC_WIDTH`` columns, and those on wider cells (column ``ASSOC_WIDTH`` valid) are
-    gathered, up to n/``ASSOC_BATCH`` of them, and scanned in full; when more are, all
-    agents are scanned in full."""
+    A point in the core of a solo quad (``bank.q_solo``: no other quad reaches its core) is
+    in no other quad, so that quad is its association whatever the heading. Most agents
+    are in such a core: their previous quad's, or, as quads are ~1 m long and an agent
+    moves a few per step, the quad as far along the same lane as the agent has moved along
+    the previous one. Those two are tested; the other agents (junctions, curves' joints,
+    quad ends, lane changes) are gathered, up to n/``ASSOC_SLOW`` of them, and scanned
+    (``_scan``); when more are, all agents are scanned. ``need`` [...] (optional): agents
+    whose result the caller uses; the others are never scanned for it and get an
+    arbitrary quad."""
     shape = jnp.shape(x)
     map_id = jnp.broadcast_to(map_id, shape)
+    prev_quad = jnp.broadcast_to(prev_quad, shape)
+    pq = jnp.maximum(prev_quad, 0)
+    in_prev, t = _in_solo_core(bank, pq, x, y)
+    ahead = pq + jnp.maximum(jnp.floor(t / bank.q_pack[pq, 6]), 0).astype(i32)
+    ahead = jnp.minimum(ahead, bank.q_lane.shape[0] - 1)
+    # a guess (a lane's quads have consecutive ids, in order); any solo core holding the
+    # point would be exact
+    ahead = jnp.where(bank.q_lane[ahead] == bank.q_lane[pq], ahead, pq)
+    in_ahead, _ = _in_solo_core(bank, ahead, x, y)
+    stay = (prev_quad >= 0) & (in_prev | in_ahead)
+    base = jnp.where(stay & ~in_prev, ahead, prev_quad)  # a stayer's quad; else the previous
+    if need is not None:
+        stay |= ~jnp.broadcast_to(need, shape)
+    scan = ~stay.ravel()
+    n = scan.size
+    cap = max(1, -(-n // ASSOC_SLOW))
+    flat = lambda v: v.reshape(-1)  # noqa: E731
+
+    def none(_):
+        return base, jnp.ones(shape, bool)
+
+    def some(_):
+        idx, r = few_rows(scan, cap)
+        g = lambda v: flat(v)[r]  # noqa: E731
+        q, on = _scan(bank, g(map_id), g(x), g(y), g(z), g(psi))
+        quad = flat(base).at[idx].set(q, mode="drop").reshape(shape)
+        on_lane = jnp.ones((n,), bool).at[idx].set(on, mode="drop").reshape(shape)
+        return quad, on_lane
+
+    def every(_):
+        return _scan(bank, map_id, x, y, z, psi)
+
+    n_scan = jnp.sum(scan, dtype=i32)
+    branch = jnp.where(n_scan == 0, 0, jnp.where(n_scan <= cap, 1, 2))
+    quad, on_lane = jax.lax.switch(branch, [none, some, every], None)
+    quad = jnp.where(on_lane, quad, prev_quad)
+    frame = quad_frame(bank, jnp.maximum(quad, 0), x, y, psi)
+    return dict(frame, on_lane=on_lane)
+
+
+def _in_solo_core(bank: MapBank, quad, x, y):
+    """(point in the core of ``quad`` and the quad solo [...], its distance along the quad
+    from p0 (m) [...]) for quad ids ≥ 0."""
+    pk = bank.q_pack[quad]
+    dx, dy = x - pk[..., 0], y - pk[..., 1]
+    t = dx * pk[..., 4] + dy * pk[..., 5]
+    d = -dx * pk[..., 5] + dy * pk[..., 4]
+    c = QUAD_CORE
+    core = (t >= c) & (t <= pk[..., 6] - c) & (jnp.abs(d) <= 0.5 * pk[..., 7] - c)
+    return core & bank.q_solo[quad], t
+
+
+def _scan(bank: MapBank, map_id, x, y, z, psi):
+    """(quad, on_lane) [...]: ``_assoc_best`` over the whole candidate list of each point's
+    cell (up to K = 44 quads in junction cells), but cheap: valid candidates form a prefix
+    of the list and only ~3 % of agents stand on a cell with more than ``ASSOC_WIDTH`` of
+    them, so every point is scanned over the first ``ASSOC_WIDTH`` columns, and those on
+    wider cells (column ``ASSOC_WIDTH`` valid) are gathered, up to n/``ASSOC_BATCH`` of
+    them, and scanned in full; when more are, all are scanned in full."""
+    shape = jnp.shape(x)
     grid = bank.quad_grid
     k_all = grid.rows.shape[1]
     kw = min(ASSOC_WIDTH, k_all)
@@ -173,9 +237,7 @@ def associate(bank: MapBank, map_id, x, y, z, psi, prev_quad) -> dict:
         n_wide = jnp.sum(wide, dtype=i32)
         branch = jnp.where(n_wide == 0, 0, jnp.where(n_wide <= cap, 1, 2))
         quad, on_lane = jax.lax.switch(branch, [lambda a: a, some, full], (quad, on_lane))
-    quad = jnp.where(on_lane, quad, prev_quad)
-    frame = quad_frame(bank, jnp.maximum(quad, 0), x, y, psi)
-    return dict(frame, on_lane=on_lane)
+    return quad, on_lane
 
 
 def quad_frame(bank: MapBank, quad, x, y, psi) -> dict:
