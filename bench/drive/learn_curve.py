@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 EVAL_KEYS = ("goal_per_life", "waypoint_per_life", "collision_per_life", "offroad_per_life",
              "red_light_per_life", "timeout_per_life", "return_per_life", "lives", "km",
              "collision_per_km", "offroad_per_km", "km_between_incidents", "mean_speed",
-             "comfort_share")  # fmt: skip
+             "comfort_share", "episodes", "episode_goal", "episode_collision",
+             "episode_offroad", "episode_timeout")  # fmt: skip
 
 
 def main() -> None:
