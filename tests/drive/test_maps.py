@@ -144,6 +144,24 @@ def test_procedural_maps_build():
                 assert np.linalg.norm(ln.pts[-1, :2] - g.lanes[j].pts[0, :2]) < 0.5, (g.name, i)
 
 
+def test_a_map_without_stop_lines_steps_and_observes():
+    # highways have no stop lines: a bank of them alone has no stop rows to gather from
+    import jax
+
+    from simlab.drive import env
+    from simlab.drive.bank import make_bank
+    from simlab.drive.config import EnvConfig
+
+    m = build_map(highway(0))
+    assert len(m.s_a) == 0
+    bank = make_bank([m])
+    cfg = EnvConfig(n_agents=4, random_agent_count=False, n_partners=2, n_lanes=8, n_boundary=8)
+    st = env.reset(bank, cfg, jax.random.key(0), 2)
+    st, obs, reward, _, info = env.step(bank, cfg, st, np.full((2, 4), 7, np.int32))
+    assert obs["stops"].shape == (2, 4, cfg.n_stops, 11) and not obs["stops"].any()
+    assert np.isfinite(np.asarray(reward)).all() and not np.asarray(info["red_light"]).any()
+
+
 def _dijkstra_route(g, lengths, change_cost):
     """D[i, j] (end of lane i -> start of lane j) by a plain heapq Dijkstra from the start of
     each successor: successor edges cost the lane's length, lane changes ``change_cost``."""

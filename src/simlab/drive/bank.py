@@ -196,6 +196,12 @@ def quad_solo(pack: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return solo
 
 
+def _one_row(a: np.ndarray, fill=0) -> np.ndarray:
+    """``a``, or one row of ``fill`` when it has none."""
+    a = np.asarray(a)
+    return a if len(a) else np.full((1, *a.shape[1:]), fill, a.dtype)
+
+
 def make_bank(maps: list[MapData]) -> MapBank:
     """Concatenate built maps into one bank (all maps must share table cell sizes)."""
     cum = lambda xs: np.concatenate([[0], np.cumsum(xs)[:-1]]).astype(np.int64)  # noqa: E731
@@ -267,13 +273,15 @@ def make_bank(maps: list[MapData]) -> MapBank:
         r_speed=fa(cat("r_speed")),
         r_lane=ia(cat("r_lane", lane_off)),
         r_s=fa(cat("r_s")),
-        s_a=fa(cat2("s_a", 2)),
-        s_b=fa(cat2("s_b", 2)),
-        s_z=fa(cat("s_z")),
-        s_lane=ia(cat("s_lane", lane_off)),
-        s_junc=ia(cat("s_junc")),
-        s_group=ia(cat("s_group")),
-        s_local=ia(np.concatenate([np.arange(len(m.s_a)) for m in maps])),
+        # maps without stop lines (highways, imports without lights): one unused row, so the
+        # lookups that gather row max(id, 0) for "no candidate" have a row to read
+        s_a=fa(_one_row(cat2("s_a", 2))),
+        s_b=fa(_one_row(cat2("s_b", 2))),
+        s_z=fa(_one_row(cat("s_z"))),
+        s_lane=ia(_one_row(cat("s_lane", lane_off))),
+        s_junc=ia(_one_row(cat("s_junc"), -1)),
+        s_group=ia(_one_row(cat("s_group"))),
+        s_local=ia(_one_row(np.concatenate([np.arange(len(m.s_a)) for m in maps]))),
         junc_groups=ia(junc_groups),
         stop_count=ia([len(m.s_a) for m in maps]),
         quad_grid=quad_grid,
