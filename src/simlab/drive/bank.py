@@ -149,6 +149,7 @@ def _grid(tables: list[Table], elem_off: list[int]) -> Grid:
     )
 
 
+QUAD_PAD = 0.05  # m: lane association claims a quad's rectangle lengthened this at both ends
 QUAD_CORE = 0.1  # m: a quad's core is the quad shrunk by this on every side
 QUAD_GAP = 0.01  # m: the least separation ``quad_solo`` accepts (float32 slack on device)
 
@@ -156,7 +157,7 @@ QUAD_GAP = 0.01  # m: the least separation ``quad_solo`` accepts (float32 slack 
 def quad_solo(pack: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """[Q] bool: quad q's core (its rectangle shrunk by ``QUAD_CORE``) is at least
     ``QUAD_GAP`` away from the region every other quad claims in lane association (its
-    rectangle lengthened by 0.05 m at both ends, ``scenario._assoc_best``).
+    rectangle lengthened by ``QUAD_PAD`` at both ends, ``scenario.quad_claims``).
 
     A point in the core of a solo quad therefore lies in no other quad, and its association
     is that quad whatever the heading: ``scenario.associate`` keeps such agents on their
@@ -184,7 +185,7 @@ def quad_solo(pack: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
     dot = lambda p, r: p[0] * r[0] + p[1] * r[1]  # noqa: E731
     ax_, ay_, ua, na, la, wa = rect(a, QUAD_CORE, 0.0)
-    bx_, by_, ub, nb, lb, wb = rect(b, 0.0, 0.05)
+    bx_, by_, ub, nb, lb, wb = rect(b, 0.0, QUAD_PAD)
     d = (bx_ - ax_, by_ - ay_)
     apart = np.zeros(len(a), bool)
     for ax in (ua, na, ub, nb):

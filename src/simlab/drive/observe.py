@@ -34,7 +34,7 @@ from simlab.drive.bank import MapBank, cell_candidates, cell_row, route_distance
 from simlab.drive.config import EnvConfig
 from simlab.drive.fusion import fused_stack, materialise
 from simlab.drive.partners import select_partners
-from simlab.drive.scenario import ASSOC_WIDTH, quad_frame, stop_states
+from simlab.drive.scenario import ASSOC_WIDTH, quad_claims, quad_coords, quad_frame, stop_states
 from simlab.drive.state import REWARD_RANGES, WorldState
 
 __all__ = ["OBS_DIMS", "observe"]
@@ -99,17 +99,14 @@ def route_quad(bank: MapBank, state: WorldState, fr: dict) -> jnp.ndarray:
     xy = jnp.stack([state.x, state.y], -1)
     row = cell_row(grid, jnp.broadcast_to(state.map_id[:, None], state.x.shape), xy)
     cand = grid.rows[row, :ASSOC_WIDTH]  # [W, A, K]
-    pk = bank.q_pack[jnp.maximum(cand, 0)]
-    p0x, p0y, ln, w = pk[..., 0], pk[..., 1], pk[..., 6], pk[..., 7]
-    ux, uy = pk[..., 4], pk[..., 5]
-    dx, dy = ex(state.x) - p0x, ex(state.y) - p0y
-    t = dx * ux + dy * uy
-    sin_p, cos_p = trig.sincos(state.psi)
-    under = (cand >= 0) & (t >= -0.05) & (t <= ln + 0.05) & (jnp.abs(dy * ux - dx * uy) <= 0.5 * w)
-    under &= ux * ex(cos_p) + uy * ex(sin_p) > 0
     qc = jnp.maximum(cand, 0)
+    pk = bank.q_pack[qc]
+    t, d = quad_coords(pk, ex(state.x), ex(state.y))
+    sin_p, cos_p = trig.sincos(state.psi)
+    under = (cand >= 0) & quad_claims(pk, t, d)
+    under &= pk[..., 4] * ex(cos_p) + pk[..., 5] * ex(sin_p) > 0
     rd = route_distance(
-        bank, bank.q_lane[qc], bank.q_s0[qc] + jnp.clip(t, 0.0, ln), ex(g_lane), ex(g_s)
+        bank, bank.q_lane[qc], bank.q_s0[qc] + jnp.clip(t, 0.0, pk[..., 6]), ex(g_lane), ex(g_s)
     )
     rd = jnp.where(under, rd, jnp.inf)
     best = jnp.argmin(rd, -1)[..., None]

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from simlab.drive import rng, trig
-from simlab.drive.bank import QUAD_CORE, MapBank, cell_row, route_distance
+from simlab.drive.bank import QUAD_CORE, QUAD_PAD, MapBank, cell_row, route_distance
 from simlab.drive.config import EnvConfig
 from simlab.drive.fusion import few_rows
 from simlab.drive.geometry import boxes_overlap
@@ -109,17 +109,28 @@ ASSOC_BATCH = 16  # up to n/16 agents on wider cells are scanned in full, gather
 ASSOC_SLOW = 2  # up to n/2 agents off a solo quad's core are scanned, gathered (``associate``)
 
 
+def quad_coords(pk, x, y):
+    """(t, d) [...]: points (x, y) in the frame of quads with packed rows pk [..., 8]
+    (``bank.q_pack``): distance along the quad from p0 and lateral offset (left positive), m."""
+    dx, dy = x - pk[..., 0], y - pk[..., 1]
+    return dx * pk[..., 4] + dy * pk[..., 5], -dx * pk[..., 5] + dy * pk[..., 4]
+
+
+def quad_claims(pk, t, d):
+    """Points at (t, d) (``quad_coords``) in the region lane association gives a quad: its
+    rectangle lengthened by ``QUAD_PAD`` at both ends (``bank.quad_solo`` relies on it)."""
+    return (t >= -QUAD_PAD) & (t <= pk[..., 6] + QUAD_PAD) & (jnp.abs(d) <= 0.5 * pk[..., 7])
+
+
 def _assoc_best(bank: MapBank, cand, x, y, z, cos_p, sin_p):
     """(column of the best quad [...], point inside it [...]) among candidates cand [..., K]:
     the quad under (x, y) with the best heading match, ties broken by z closeness, first
     column on equal scores (``argmax``). One packed row per candidate (``bank.q_pack``)."""
     ex = lambda v: v[..., None]  # noqa: E731
     pk = bank.q_pack[jnp.maximum(cand, 0)]  # [..., K, 8]
-    p0x, p0y, p0z, p1z, ux, uy, ln, w = (pk[..., i] for i in range(8))
-    dx, dy = ex(x) - p0x, ex(y) - p0y
-    t = dx * ux + dy * uy
-    d = -dx * uy + dy * ux
-    inside = (cand >= 0) & (t >= -0.05) & (t <= ln + 0.05) & (jnp.abs(d) <= 0.5 * w)
+    p0z, p1z, ux, uy, ln = (pk[..., i] for i in (2, 3, 4, 5, 6))
+    t, d = quad_coords(pk, ex(x), ex(y))
+    inside = (cand >= 0) & quad_claims(pk, t, d)
     zq = p0z + (p1z - p0z) * jnp.clip(t / ln, 0, 1)
     score = (ux * ex(cos_p) + uy * ex(sin_p)) - 0.2 * jnp.abs(zq - ex(z))
     score = jnp.where(inside, score, -1e9)
@@ -188,9 +199,7 @@ def _in_solo_core(bank: MapBank, quad, x, y):
     """(point in the core of ``quad`` and the quad solo [...], its distance along the quad
     from p0 (m) [...]) for quad ids ≥ 0."""
     pk = bank.q_pack[quad]
-    dx, dy = x - pk[..., 0], y - pk[..., 1]
-    t = dx * pk[..., 4] + dy * pk[..., 5]
-    d = -dx * pk[..., 5] + dy * pk[..., 4]
+    t, d = quad_coords(pk, x, y)
     c = QUAD_CORE
     core = (t >= c) & (t <= pk[..., 6] - c) & (jnp.abs(d) <= 0.5 * pk[..., 7] - c)
     return core & bank.q_solo[quad], t
